@@ -1,0 +1,54 @@
+// LocalEndpoints: which addresses belong to this node — the pods running on it (not host-network)
+// and the node's own addresses. Sources use it to orient a connection (which side is local) per
+// the accounting contract (docs/accounting.md).
+//
+// A LocalEndpoints value is immutable; LocalEndpointsView publishes a new one when the inventory
+// changes, and readers take a reference-counted snapshot once per read, not per record.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "egressd/common/ip.h"
+
+namespace egressd {
+
+enum class EndpointKind : uint8_t {
+  kOther,      // not on this node
+  kLocalPod,   // a pod of this node with its own network namespace
+  kLocalNode,  // an address of the node (host-network pods and the node's own traffic)
+};
+
+class LocalEndpoints {
+ public:
+  LocalEndpoints() = default;
+  // A pod IP listed in both wins as a pod.
+  LocalEndpoints(const std::vector<IpAddr>& pod_ips, const std::vector<IpAddr>& node_ips);
+
+  [[nodiscard]] EndpointKind classify(const IpAddr& ip) const noexcept {
+    const auto it = kinds_.find(ip);
+    return it == kinds_.end() ? EndpointKind::kOther : it->second;
+  }
+  [[nodiscard]] size_t size() const noexcept { return kinds_.size(); }
+
+ private:
+  std::unordered_map<IpAddr, EndpointKind, IpAddrHash> kinds_;
+};
+
+class LocalEndpointsView {
+ public:
+  LocalEndpointsView() : current_(std::make_shared<const LocalEndpoints>()) {}
+  [[nodiscard]] std::shared_ptr<const LocalEndpoints> get() const {
+    return current_.load(std::memory_order_acquire);
+  }
+  void set(std::shared_ptr<const LocalEndpoints> next) {
+    current_.store(std::move(next), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const LocalEndpoints>> current_;
+};
+
+}  // namespace egressd
