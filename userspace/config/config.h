@@ -1,0 +1,80 @@
+// egressd's settings: one table of settings feeds command-line flags, environment variables and
+// the optional YAML config file (docs/configuration.md).
+//
+// Precedence, highest first: command-line flag, environment variable (EGRESSD_<NAME>, e.g.
+// EGRESSD_READ_INTERVAL; NODE_NAME for the node name), config file (--config FILE or
+// EGRESSD_CONFIG; keys are the flag names), built-in default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "egressd/common/error.h"
+
+namespace egressd::config {
+
+// Flow source selection. New sources (ebpf, cilium) are added here and to the --ct-mode table.
+enum class CtMode { kAuto, kNetfilter };
+
+// "auto", "netfilter": the --ct-mode spelling, for logs and the exported mode label.
+[[nodiscard]] std::string_view ct_mode_name(CtMode mode) noexcept;
+
+struct Config {
+  std::chrono::milliseconds read_interval{5000};  // --read-interval (Go duration: 5s, 500ms)
+  CtMode ct_mode = CtMode::kAuto;                 // --ct-mode auto|netfilter
+  std::vector<std::string> exclude_namespaces{"kube-system"};  // --exclude-namespaces a,b
+  bool group_public_ips = false;                               // --group-public-ips
+  std::string log_level = "info";                // --log-level trace|debug|info|warn|error
+  uint16_t http_listen_port = 6061;              // --http-listen-port (0: pick a free port)
+  std::string http_listen_address = "0.0.0.0";   // --http-listen-address (IPv4/IPv6 literal)
+  std::string inventory_path;                    // --inventory FILE (standalone mode)
+  std::string node_name;                         // --node-name, else NODE_NAME, else hostname
+  std::chrono::seconds metrics_series_ttl{600};  // --metrics-series-ttl: idle series expiry
+  uint64_t max_flows = 1'000'000;                // --max-flows: reducer key bound
+  uint64_t queue_capacity = 1024;                // --queue-capacity: batches in flight
+  bool enable_conntrack_accounting = true;       // --enable-conntrack-accounting
+  std::string config_file;                       // --config FILE
+};
+
+enum class Command { kRun, kInit, kHelp, kVersion };
+
+struct Invocation {
+  Command command = Command::kRun;
+  Config config;
+};
+
+// The process environment as a map (injected so tests do not touch the real one).
+using Environment = std::map<std::string, std::string>;
+[[nodiscard]] Environment current_environment();
+
+// `args` are the command-line arguments without the program name (argv[1..argc-1]).
+// Parses `egressd [init] [flags]`. Every bad value, unknown flag, unknown YAML key or malformed
+// file is an Errc::kInvalidArgument error, a file that cannot be opened kNotFound (or kPermission,
+// kIo); message() is one line naming the setting, the value and the source it came from.
+// `hostname` is the fallback node name. yaml-cpp's exceptions are caught inside.
+[[nodiscard]] Result<Invocation> parse(const std::vector<std::string>& args, const Environment& env,
+                                       const std::string& hostname);
+
+// Text printed by --help: usage, commands, every setting with its default and env name.
+[[nodiscard]] std::string help_text();
+
+// One row of the settings table, for --help, docs and tests. `name` is both the flag (--name)
+// and the YAML key; `env` is the environment variable.
+struct SettingInfo {
+  std::string_view name;
+  std::string_view env;
+  std::string_view value_name;    // "DURATION", "BOOL", ... as shown by --help
+  std::string_view default_text;  // the default as a user would write it ("5s")
+  std::string_view help;
+};
+[[nodiscard]] std::span<const SettingInfo> settings();
+
+// Go-style durations as castai/egressd accepts them: "5s", "500ms", "1m30s", "2h", "250us".
+[[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+}  // namespace egressd::config

@@ -1,0 +1,379 @@
+// The settings table: one row per setting, read by the flag parser, the environment, the YAML
+// file, --help and docs/configuration.md. Each row's apply function validates and assigns.
+#include "config/settings.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "egressd/common/ip.h"
+#include "egressd/common/log.h"
+
+namespace egressd::config::detail {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+// Bounds (docs/configuration.md explains each choice).
+constexpr milliseconds kMinReadInterval{100};
+constexpr milliseconds kMaxReadInterval{3'600'000};
+constexpr seconds kMaxSeriesTtl{7 * 24 * 3600};
+constexpr uint64_t kMaxMaxFlows = 100'000'000;
+constexpr uint64_t kMaxQueueCapacity = 1'048'576;
+
+Status problem(std::string text) {
+  return fail(Errc::kInvalidArgument, std::move(text));
+}
+
+// Go's strconv.ParseBool, which castai/egressd's flag package uses.
+std::optional<bool> parse_bool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "true" || s == "TRUE" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "false" || s == "FALSE" || s == "False") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+// Plain decimal digits only: no sign, no exponent, no separators.
+std::optional<uint64_t> parse_uint(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (const char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
+  }
+  return v;
+}
+
+Status require_scalar(const RawValue& v) {
+  if (v.items) return problem("expected a single value, not a list");
+  return {};
+}
+
+// A duration in [lo, hi] (`range` says so in words) that is a whole multiple of `Unit`, the
+// resolution of the Config field, so that no value is silently truncated.
+template <typename Unit>
+Result<Unit> bounded_duration(const RawValue& v, Unit lo, Unit hi, std::string_view range,
+                              std::string_view unit_word) {
+  if (auto s = require_scalar(v); !s) return std::unexpected(std::move(s.error()));
+  auto d = parse_duration(v.text);
+  if (!d) return fail(Errc::kInvalidArgument, "expected a duration like 5s or 500ms");
+  if (*d < lo || *d > hi) return fail(Errc::kInvalidArgument, fmt::format("must be {}", range));
+  const auto whole = std::chrono::duration_cast<Unit>(*d);
+  if (nanoseconds(whole) != *d) {
+    return fail(Errc::kInvalidArgument, fmt::format("expected a whole number of {}", unit_word));
+  }
+  return whole;
+}
+
+Status apply_read_interval(Config& c, const RawValue& v) {
+  auto d = bounded_duration(v, kMinReadInterval, kMaxReadInterval, "between 100ms and 1h",
+                            "milliseconds");
+  if (!d) return std::unexpected(std::move(d.error()));
+  c.read_interval = *d;
+  return {};
+}
+
+Status apply_series_ttl(Config& c, const RawValue& v) {
+  auto d = bounded_duration(v, seconds{1}, kMaxSeriesTtl, "between 1s and 168h", "seconds");
+  if (!d) return std::unexpected(std::move(d.error()));
+  c.metrics_series_ttl = *d;
+  return {};
+}
+
+Status apply_ct_mode(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text == "auto") {
+    c.ct_mode = CtMode::kAuto;
+  } else if (v.text == "netfilter") {
+    c.ct_mode = CtMode::kNetfilter;
+  } else {
+    return problem("expected one of: auto, netfilter");
+  }
+  return {};
+}
+
+// A Kubernetes namespace name is an RFC 1123 label (k8s.io/apimachinery validation).
+bool is_dns_label(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (true) {
+    const size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+Status apply_exclude_namespaces(Config& c, const RawValue& v) {
+  std::vector<std::string> items = v.items ? *v.items : split_list(v.text);
+  for (const auto& ns : items) {
+    if (!is_dns_label(ns)) {
+      return problem(fmt::format(
+          "{} is not a namespace name (lowercase letters, digits and '-', at most 63)", quote(ns)));
+    }
+  }
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  c.exclude_namespaces = std::move(items);
+  return {};
+}
+
+Status apply_bool(bool& field, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto b = parse_bool(v.text);
+  if (!b) return problem("expected true or false");
+  field = *b;
+  return {};
+}
+
+Status apply_group_public_ips(Config& c, const RawValue& v) {
+  return apply_bool(c.group_public_ips, v);
+}
+
+Status apply_conntrack_accounting(Config& c, const RawValue& v) {
+  return apply_bool(c.enable_conntrack_accounting, v);
+}
+
+Status apply_log_level(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (!log::parse_level(v.text)) return problem("expected one of: trace, debug, info, warn, error");
+  c.log_level = v.text;
+  return {};
+}
+
+Status apply_port(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto n = parse_uint(v.text);
+  if (!n || *n > 65535) return problem("expected a port number from 0 to 65535");
+  c.http_listen_port = static_cast<uint16_t>(*n);
+  return {};
+}
+
+Status apply_listen_address(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (!IpAddr::parse(v.text)) {
+    return problem("expected an IP address literal like 0.0.0.0, 127.0.0.1 or ::");
+  }
+  c.http_listen_address = v.text;
+  return {};
+}
+
+// Checked for existence after all sources are merged (a relative path from the config file is
+// resolved against the file's directory first).
+Status apply_inventory(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  c.inventory_path = v.text;
+  return {};
+}
+
+// Node names are DNS subdomains in Kubernetes; a hand-written inventory may be looser, so only
+// what can never match an object name is refused.
+Status apply_node_name(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text.empty() || v.text.size() > 253) return problem("expected 1 to 253 characters");
+  for (const char ch : v.text) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (u <= 0x20 || u == 0x7f || ch == '/') {
+      return problem("must not contain spaces, control characters or '/'");
+    }
+  }
+  c.node_name = v.text;
+  return {};
+}
+
+Status apply_count(uint64_t& field, const RawValue& v, uint64_t max) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto n = parse_uint(v.text);
+  if (!n || *n == 0 || *n > max) {
+    return problem(fmt::format("expected a whole number from 1 to {}", max));
+  }
+  field = *n;
+  return {};
+}
+
+Status apply_max_flows(Config& c, const RawValue& v) {
+  return apply_count(c.max_flows, v, kMaxMaxFlows);
+}
+
+Status apply_queue_capacity(Config& c, const RawValue& v) {
+  return apply_count(c.queue_capacity, v, kMaxQueueCapacity);
+}
+
+Status apply_config(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  c.config_file = v.text;
+  return {};
+}
+
+// The order here is the order of --help and docs/configuration.md.
+const std::array<Setting, 14> kTable{{
+    {{"read-interval", "EGRESSD_READ_INTERVAL", "DURATION", "5s",
+      "interval between two reads of the flow sources (100ms to 1h)"},
+     apply_read_interval},
+    {{"ct-mode", "EGRESSD_CT_MODE", "MODE", "auto",
+      "flow source: auto (best available) or netfilter (kernel conntrack over netlink)"},
+     apply_ct_mode},
+    {{"exclude-namespaces", "EGRESSD_EXCLUDE_NAMESPACES", "LIST", "kube-system",
+      "comma-separated namespaces whose pods are not reported"},
+     apply_exclude_namespaces},
+    {{"group-public-ips", "EGRESSD_GROUP_PUBLIC_IPS", "BOOL", "false",
+      "report every public destination IP as 0.0.0.0 to bound cardinality"},
+     apply_group_public_ips,
+     true},
+    {{"log-level", "EGRESSD_LOG_LEVEL", "LEVEL", "info", "trace, debug, info, warn or error"},
+     apply_log_level},
+    {{"http-listen-port", "EGRESSD_HTTP_LISTEN_PORT", "PORT", "6061",
+      "port of /metrics and /healthz (0: any free port)"},
+     apply_port},
+    {{"http-listen-address", "EGRESSD_HTTP_LISTEN_ADDRESS", "ADDRESS", "0.0.0.0",
+      "IPv4 or IPv6 address literal the HTTP server binds"},
+     apply_listen_address},
+    {{"inventory", "EGRESSD_INVENTORY", "FILE", "",
+      "standalone mode: Kubernetes List of Pods and Nodes in JSON (docs/inventory.md)"},
+     apply_inventory},
+    {{"node-name", "EGRESSD_NODE_NAME", "NAME", "",
+      "this node's name (else env NODE_NAME, else the host name)"},
+     apply_node_name},
+    {{"metrics-series-ttl", "EGRESSD_METRICS_SERIES_TTL", "DURATION", "10m",
+      "drop a metric series idle this long (longer than --read-interval, at most 168h)"},
+     apply_series_ttl},
+    {{"max-flows", "EGRESSD_MAX_FLOWS", "COUNT", "1000000",
+      "most flows tracked at once; more are dropped and counted"},
+     apply_max_flows},
+    {{"queue-capacity", "EGRESSD_QUEUE_CAPACITY", "COUNT", "1024",
+      "record batches queued between sources and reducer; more are dropped and counted"},
+     apply_queue_capacity},
+    {{"enable-conntrack-accounting", "EGRESSD_ENABLE_CONNTRACK_ACCOUNTING", "BOOL", "true",
+      "set net.netfilter.nf_conntrack_acct=1 at start (needs CAP_NET_ADMIN)"},
+     apply_conntrack_accounting,
+     true},
+    {{"config", "EGRESSD_CONFIG", "FILE", "", "YAML file of settings (keys are flag names)"},
+     apply_config,
+     false,
+     false},
+}};
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::string Origin::describe() const {
+  switch (kind) {
+    case Kind::kDefault: return "default";
+    case Kind::kFlag: return "flag";
+    case Kind::kEnv: return "env " + name;
+    case Kind::kFile:
+      return line > 0 ? fmt::format("file {}:{}", name, line) : fmt::format("file {}", name);
+  }
+  return "unknown";
+}
+
+std::string quote(std::string_view value) {
+  constexpr size_t kMaxShown = 80;
+  std::string out = "\"";
+  size_t shown = 0;
+  for (const char ch : value) {
+    if (shown++ == kMaxShown) {
+      out += "...";
+      break;
+    }
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += ch;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string RawValue::shown() const {
+  if (!items) return quote(text);
+  std::string out = "[";
+  for (size_t i = 0; i < items->size(); ++i) {
+    if (i > 0) out += ", ";
+    out += quote((*items)[i]);
+  }
+  return out + "]";
+}
+
+std::span<const Setting> table() {
+  return kTable;
+}
+
+std::optional<size_t> find_setting(std::string_view name) {
+  for (size_t i = 0; i < kTable.size(); ++i) {
+    if (kTable[i].info.name == name) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> suggest(std::string_view name) {
+  std::optional<std::string_view> best;
+  size_t best_distance = 3;
+  for (const auto& s : kTable) {
+    const size_t d = edit_distance(name, s.info.name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = s.info.name;
+    }
+  }
+  return best;
+}
+
+}  // namespace egressd::config::detail
+
+namespace egressd::config {
+
+std::span<const SettingInfo> settings() {
+  static const std::vector<SettingInfo> kInfos = [] {
+    std::vector<SettingInfo> out;
+    for (const auto& s : detail::table()) out.push_back(s.info);
+    return out;
+  }();
+  return kInfos;
+}
+
+std::string_view ct_mode_name(CtMode mode) noexcept {
+  switch (mode) {
+    case CtMode::kAuto: return "auto";
+    case CtMode::kNetfilter: return "netfilter";
+  }
+  return "unknown";
+}
+
+}  // namespace egressd::config

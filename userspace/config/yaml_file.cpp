@@ -1,0 +1,172 @@
+// The YAML config file: a map whose keys are flag names. yaml-cpp reports errors by throwing;
+// every exception is caught here and becomes one Error line, so none escapes config::parse().
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+#include <map>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/settings.h"
+
+namespace egressd::config::detail {
+namespace {
+
+// A config file is a few hundred bytes; anything this large is the wrong file.
+constexpr size_t kMaxFileBytes = 1 << 20;
+
+std::string at(const std::string& path, const YAML::Mark& mark) {
+  if (mark.is_null()) return path;
+  return fmt::format("{}:{}:{}", path, mark.line + 1, mark.column + 1);
+}
+
+int line_of(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+const char* type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a single value";
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Undefined: break;
+  }
+  return "an undefined node";
+}
+
+Result<RawValue> read_entry(const YAML::Node& key, const YAML::Node& value,
+                            const std::string& path) {
+  const Origin origin{Origin::Kind::kFile, path, line_of(key)};
+  if (!key.IsScalar()) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("config file {}: expected a setting name as key, got {}",
+                            at(path, key.Mark()), type_name(key)));
+  }
+  const std::string& name = key.Scalar();
+  const auto index = find_setting(name);
+  if (!index) {
+    const auto hint = suggest(name);
+    return fail(Errc::kInvalidArgument,
+                fmt::format("unknown key {} ({}){}", quote(name), origin.describe(),
+                            hint ? fmt::format(": did you mean \"{}\"?", *hint)
+                                 : std::string(": egressd --help lists every setting")));
+  }
+  if (!table()[*index].allowed_in_file) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("key {} ({}) is not allowed: a config file cannot name another one",
+                            quote(name), origin.describe()));
+  }
+  RawValue raw{*index, {}, std::nullopt, origin};
+  if (value.IsScalar()) {
+    raw.text = value.Scalar();
+  } else if (value.IsSequence()) {
+    raw.items.emplace();
+    for (const auto& item : value) {
+      if (!item.IsScalar()) {
+        return fail(Errc::kInvalidArgument,
+                    fmt::format("invalid value for --{} ({}): list items must be single values, "
+                                "got {}",
+                                name, origin.describe(), type_name(item)));
+      }
+      raw.items->push_back(item.Scalar());
+    }
+  } else {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("invalid value for --{} ({}): expected a value, got {}", name,
+                            origin.describe(), type_name(value)));
+  }
+  return raw;
+}
+
+Result<std::vector<RawValue>> read_document(const YAML::Node& doc, const std::string& path) {
+  std::vector<RawValue> out;
+  if (doc.IsNull()) return out;  // an empty file sets nothing
+  if (!doc.IsMap()) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("config file {}: expected a map of settings like "
+                            "\"read-interval: 5s\", got {}",
+                            at(path, doc.Mark()), type_name(doc)));
+  }
+  std::map<size_t, int> first_line;  // setting -> line it was first set on
+  for (const auto& entry : doc) {
+    auto raw = read_entry(entry.first, entry.second, path);
+    if (!raw) return std::unexpected(std::move(raw.error()));
+    const auto [it, inserted] = first_line.emplace(raw->setting, raw->origin.line);
+    if (!inserted) {
+      return fail(Errc::kInvalidArgument,
+                  fmt::format("duplicate key \"{}\" ({}), first set on line {}",
+                              table()[raw->setting].info.name, raw->origin.describe(), it->second));
+    }
+    out.push_back(std::move(*raw));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<RawValue>> parse_file_text(const std::string& text, const std::string& path) {
+  try {
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.empty()) return std::vector<RawValue>{};
+    if (docs.size() > 1) {
+      return fail(
+          Errc::kInvalidArgument,
+          fmt::format("config file {}: expected one YAML document, found {}", path, docs.size()));
+    }
+    return read_document(docs.front(), path);
+  } catch (const YAML::Exception& e) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("malformed YAML in config file {}: {}", at(path, e.mark), e.msg));
+  } catch (const std::exception& e) {
+    return fail(Errc::kInvalidArgument,
+                fmt::format("cannot read config file {}: {}", path, e.what()));
+  } catch (...) {
+    return fail(Errc::kInvalidArgument, fmt::format("cannot read config file {}", path));
+  }
+}
+
+Result<std::vector<RawValue>> load_file(const std::string& path, const Origin& path_origin) {
+  const auto bad = [&](std::string_view why) {
+    return fmt::format("invalid value {} for --config ({}): {}", quote(path),
+                       path_origin.describe(), why);
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(bad("cannot open file"));
+  std::string text;
+  struct stat st{};
+  Status status;
+  if (::fstat(fd, &st) != 0) {
+    status = fail_errno(bad("cannot stat file"));
+  } else if (!S_ISREG(st.st_mode)) {
+    status = fail(Errc::kInvalidArgument, bad("not a regular file"));
+  } else if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
+    status = fail(Errc::kInvalidArgument, bad("larger than 1 MiB"));
+  } else {
+    char buf[8192];
+    while (true) {
+      const ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        status = fail_errno(bad("cannot read file"));
+        break;
+      }
+      if (n == 0) break;
+      text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kMaxFileBytes) {
+        status = fail(Errc::kInvalidArgument, bad("larger than 1 MiB"));
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  if (!status) return std::unexpected(std::move(status.error()));
+  return parse_file_text(text, path);
+}
+
+}  // namespace egressd::config::detail

@@ -1,0 +1,76 @@
+#include "kube/inventory.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include "kube/object_json.h"
+
+namespace egressd::kube {
+namespace {
+
+// simdjson's DOM parser reserves about 14 bytes of address space per input byte (tape 8,
+// structural index 4, strings 5/3; resident memory follows the number of JSON values). A
+// standalone inventory is a small cluster's worth — 256 MiB is some 20,000 full Pod documents —
+// so a bigger file is the wrong file (docs/inventory.md).
+constexpr size_t kMaxInventoryBytes = size_t{256} << 20;
+
+}  // namespace
+
+Result<Inventory> parse_inventory(std::string_view json) {
+  if (json.empty()) return fail(Errc::kParse, "malformed JSON: empty document");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  // parse() copies the bytes into a padded buffer: simdjson reads up to 64 bytes past the end.
+  if (const auto err = parser.parse(json.data(), json.size()).get(doc)) {
+    return fail(Errc::kParse, fmt::format("malformed JSON: {}", simdjson::error_message(err)));
+  }
+  return inventory_from_json(doc);
+}
+
+Result<Inventory> load_inventory(const std::string& path) {
+  const std::string what = fmt::format("inventory {}", path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_errno(what + ": cannot open");
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) {
+    const int saved = errno;
+    ::close(fd);
+    return fail_errno(what + ": cannot stat", saved);
+  }
+  if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxInventoryBytes) {
+    ::close(fd);
+    return fail(Errc::kInvalidArgument, what + ": not a regular file of at most 256 MiB");
+  }
+  // Read straight into simdjson's padded buffer: no second copy of a large file.
+  simdjson::padded_string text(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int saved = errno;
+      ::close(fd);
+      return fail_errno(what + ": cannot read", saved);
+    }
+    if (n == 0) break;  // the file shrank while being read: parse what is there
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (done == 0) return fail(Errc::kParse, what + ": malformed JSON: empty document");
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (const auto err = parser.parse(text.data(), done, false).get(doc)) {
+    return fail(Errc::kParse,
+                fmt::format("{}: malformed JSON: {}", what, simdjson::error_message(err)));
+  }
+  auto inv = inventory_from_json(doc);
+  if (!inv) return std::unexpected(std::move(inv.error()).wrap(what));
+  return inv;
+}
+
+}  // namespace egressd::kube
