@@ -1,0 +1,40 @@
+// FlowLabels: the label set of castai/egressd's flow metrics, kept name for name so existing
+// dashboards keep working (docs/metrics.md). src_* is the local endpoint on this node, dst_* the
+// real peer; transmit is src -> dst.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace egressd::enrich {
+
+struct FlowLabels {
+  std::string src_ip, src_pod, src_namespace, src_node, src_zone;
+  std::string dst_ip, dst_pod, dst_namespace, dst_node, dst_zone;
+  std::string dst_ip_type;  // "private" | "public"
+  std::string cross_zone;   // "true" | "false"
+  std::string proto;        // "TCP", "UDP", "ICMP", "ICMPv6", "ANY" or the protocol number
+
+  friend bool operator==(const FlowLabels&, const FlowLabels&) = default;
+
+  // Label values in kLabelNames order.
+  [[nodiscard]] std::array<const std::string*, 13> values() const noexcept {
+    return {&src_ip,        &src_pod,  &src_namespace, &src_node,    &src_zone,   &dst_ip, &dst_pod,
+            &dst_namespace, &dst_node, &dst_zone,      &dst_ip_type, &cross_zone, &proto};
+  }
+};
+
+inline constexpr std::array<std::string_view, 13> kLabelNames = {
+    "src_ip",        "src_pod",  "src_namespace", "src_node",    "src_zone",   "dst_ip", "dst_pod",
+    "dst_namespace", "dst_node", "dst_zone",      "dst_ip_type", "cross_zone", "proto"};
+
+struct FlowLabelsHash {
+  size_t operator()(const FlowLabels& l) const noexcept;
+};
+
+// castai/egressd's protocol names: 0 ANY, 1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6, else the number.
+[[nodiscard]] std::string proto_name(uint8_t proto);
+
+}  // namespace egressd::enrich

@@ -1,0 +1,102 @@
+#include "export/flow_metrics.h"
+
+#include <array>
+
+namespace egressd::exporter {
+
+namespace {
+
+struct FamilySpec {
+  const char* name;
+  const char* help;
+  uint64_t Counters::* field;
+};
+
+constexpr std::array<FamilySpec, 4> kFamilies = {{
+    {"egressd_transmit_bytes_total",
+     "Bytes sent by the source (local endpoint) to the destination.", &Counters::tx_bytes},
+    {"egressd_received_bytes_total", "Bytes received by the source from the destination.",
+     &Counters::rx_bytes},
+    {"egressd_transmit_packets_total", "Packets sent by the source to the destination.",
+     &Counters::tx_packets},
+    {"egressd_received_packets_total", "Packets received by the source from the destination.",
+     &Counters::rx_packets},
+}};
+
+}  // namespace
+
+FlowMetrics::FlowMetrics(const FlowMetricsOptions& options, const ClusterIndexView& index,
+                         SelfMetrics& metrics, const Clock& clock)
+    : options_(options),
+      index_(index),
+      clock_(clock),
+      enricher_(options.enrich),
+      excluded_(metrics.counter("egressd_flows_excluded_total",
+                                "Flow deltas not exported because the local pod's namespace is "
+                                "listed in --exclude-namespaces.")),
+      expired_(metrics.counter("egressd_series_expired_total",
+                               "Flow series removed after --metrics-series-ttl without traffic.")),
+      series_gauge_(metrics.gauge("egressd_series", "Flow series currently exported.")) {}
+
+void FlowMetrics::consume(std::shared_ptr<const pipeline::Snapshot> snapshot) {
+  const auto index = index_.get();
+  const auto now = clock_.now();
+  // Label outside the lock: a scrape only waits for the merge below.
+  std::vector<std::pair<enrich::FlowLabels, Counters>> labeled;
+  labeled.reserve(snapshot->flows.size());
+  for (const auto& flow : snapshot->flows) {
+    auto labels = enricher_.labels(flow.key, *index);
+    if (!labels) {
+      excluded_.inc();
+      continue;
+    }
+    labeled.emplace_back(std::move(*labels), flow.delta);
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& [labels, delta] : labeled) {
+    Series& s = series_[std::move(labels)];
+    s.total += delta;
+    s.last_update = now;
+  }
+  ++snapshots_;
+  expire(now);
+  series_gauge_.set(static_cast<double>(series_.size()));
+}
+
+void FlowMetrics::expire(std::chrono::steady_clock::time_point now) {
+  const auto cutoff = now - options_.series_ttl;
+  const auto removed =
+      std::erase_if(series_, [&](const auto& kv) { return kv.second.last_update < cutoff; });
+  expired_.inc(removed);
+}
+
+uint64_t FlowMetrics::snapshots() const {
+  std::lock_guard lock(mutex_);
+  return snapshots_;
+}
+
+std::vector<prometheus::MetricFamily> FlowMetrics::collect() const {
+  std::vector<prometheus::MetricFamily> families(kFamilies.size());
+  for (size_t i = 0; i < kFamilies.size(); ++i) {
+    families[i].name = kFamilies[i].name;
+    families[i].help = kFamilies[i].help;
+    families[i].type = prometheus::MetricType::Counter;
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& f : families) f.metric.reserve(series_.size());
+  for (const auto& [labels, series] : series_) {
+    prometheus::ClientMetric m;
+    m.label.reserve(enrich::kLabelNames.size());
+    const auto values = labels.values();
+    for (size_t i = 0; i < values.size(); ++i) {
+      m.label.push_back({std::string(enrich::kLabelNames[i]), *values[i]});
+    }
+    for (size_t i = 0; i < kFamilies.size(); ++i) {
+      m.counter.value = static_cast<double>(series.total.*kFamilies[i].field);
+      families[i].metric.push_back(m);
+    }
+  }
+  return families;
+}
+
+}  // namespace egressd::exporter
