@@ -1,0 +1,61 @@
+// The agent under test: the real `egressd` binary started in the node namespace (setns between
+// fork and exec, like `nsenter --net`) with a standalone inventory of the simulated cluster.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/http.h"
+#include "harness/process.h"
+#include "harness/prom_text.h"
+#include "harness/topology.h"
+
+namespace egressd::testing {
+
+// Path of the egressd binary of this build (compile definition EGRESSD_AGENT_PATH).
+[[nodiscard]] std::filesystem::path agent_binary();
+
+// `egressd init` in the namespace: enables nf_conntrack_acct there.
+[[nodiscard]] RunResult run_agent_init(const std::string& netns);
+
+struct AgentOptions {
+  std::chrono::milliseconds read_interval{1000};
+  std::vector<std::string> extra_args;
+};
+
+class Agent {
+ public:
+  // Writes the inventory into `workdir`, starts the agent and waits until GET /healthz answers
+  // 200 (and /readyz too when the agent serves it). Throws HarnessError with the agent's log if
+  // it exits or does not become healthy in time.
+  Agent(const Topology& topology, const std::filesystem::path& workdir, AgentOptions options = {});
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+  ~Agent() = default;  // ChildProcess kills what stop() did not stop
+
+  [[nodiscard]] uint16_t port() const noexcept { return port_; }
+  [[nodiscard]] std::string address() const;  // "127.0.0.1:PORT", Prometheus' target
+  [[nodiscard]] std::chrono::milliseconds read_interval() const noexcept {
+    return options_.read_interval;
+  }
+  [[nodiscard]] HttpResponse get(const std::string& path) const;
+  // GET /metrics; throws unless it answers 200.
+  [[nodiscard]] std::string metrics_text() const;
+  [[nodiscard]] std::vector<Sample> metrics() const;
+
+  [[nodiscard]] bool running() { return !process_.exited(); }
+  ChildProcess::StopResult stop() { return process_.stop(std::chrono::seconds(5)); }
+  [[nodiscard]] std::string status_text() const { return process_.status_text(); }
+  [[nodiscard]] std::string log() const;
+
+ private:
+  std::string netns_;
+  std::filesystem::path log_path_;
+  AgentOptions options_;
+  uint16_t port_ = 0;
+  ChildProcess process_;
+};
+
+}  // namespace egressd::testing

@@ -1,0 +1,82 @@
+// Small building blocks of the integration harness: an owned file descriptor, the harness's error
+// type and deadline-based polling.
+//
+// The harness throws HarnessError when the environment cannot be built (a command fails, a
+// namespace cannot be entered): GoogleTest reports the exception as a test failure and the RAII
+// owners (namespaces, processes, temp dirs) still clean up while the stack unwinds.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+namespace egressd::testing {
+
+class HarnessError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// strerror() without its shared buffer (strerror_r).
+[[nodiscard]] std::string errno_text(int err);
+
+// Throws HarnessError("<what>: <strerror(errno)>").
+[[noreturn]] void throw_errno(const std::string& what);
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      reset(std::exchange(o.fd_, -1));
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Calls `done()` every `step` until it returns true or `timeout` passes; returns the last result.
+// The tests wait for conditions, never for fixed times, so they run as fast as the system allows.
+template <typename Pred>
+bool poll_until(Pred&& done, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step = 50ms) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    if (done()) {
+      return true;
+    }
+    if (Clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// Last `max_lines` lines of `text`, for failure messages that quote a log.
+[[nodiscard]] std::string tail_lines(const std::string& text, size_t max_lines);
+
+}  // namespace egressd::testing
