@@ -22,10 +22,21 @@ inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 inline constexpr uint8_t kProtoIcmpV6 = 58;
 
+// FlowKey::flags bits.
+// The source cannot tell the directions apart (Cilium >= 1.16 conntrack values sum both ways):
+// the record's tx counters hold the total of both directions and rx is 0. Such keys never merge
+// with per-direction ones and are exported as their own families (docs/metrics.md).
+inline constexpr uint8_t kFlowMergedDirections = 1U << 0;
+
 struct FlowKey {
   IpAddr local;  // endpoint on this node: pod IP (pre-SNAT) or node address
   IpAddr peer;   // real remote endpoint (post-DNAT undo: the backend, not the service VIP)
   uint8_t proto = 0;
+  uint8_t flags = 0;  // kFlowMergedDirections
+
+  [[nodiscard]] bool merged_directions() const noexcept {
+    return (flags & kFlowMergedDirections) != 0;
+  }
 
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
@@ -35,7 +46,7 @@ struct FlowKeyHash {
     uint64_t h = k.local.hi() ^ (k.local.lo() * 0x9E3779B97F4A7C15ULL);
     h = (h ^ k.peer.hi()) * 0xBF58476D1CE4E5B9ULL;
     h = (h ^ k.peer.lo()) * 0x94D049BB133111EBULL;
-    h ^= k.proto;
+    h ^= k.proto | (static_cast<uint64_t>(k.flags) << 8);
     return static_cast<size_t>(h ^ (h >> 31));
   }
 };

@@ -6,10 +6,10 @@
 // changes, and readers take a reference-counted snapshot once per read, not per record.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
+#include "egressd/common/atomic_snapshot.h"
 #include "egressd/common/ip.h"
 
 namespace egressd {
@@ -37,6 +37,13 @@ class LocalEndpoints {
     }
   }
   [[nodiscard]] size_t size() const noexcept { return size_; }
+  // Calls fn(ip, kind) for every local address (on inventory changes, not per record).
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (const Slot& s : slots_) {
+      if (s.kind != EndpointKind::kOther) fn(s.ip, s.kind);
+    }
+  }
 
  private:
   struct Slot {
@@ -50,18 +57,15 @@ class LocalEndpoints {
   size_t size_ = 0;
 };
 
+// A mutex, not std::atomic<std::shared_ptr>: see atomic_snapshot.h.
 class LocalEndpointsView {
  public:
   LocalEndpointsView() : current_(std::make_shared<const LocalEndpoints>()) {}
-  [[nodiscard]] std::shared_ptr<const LocalEndpoints> get() const {
-    return current_.load(std::memory_order_acquire);
-  }
-  void set(std::shared_ptr<const LocalEndpoints> next) {
-    current_.store(std::move(next), std::memory_order_release);
-  }
+  [[nodiscard]] std::shared_ptr<const LocalEndpoints> get() const { return current_.get(); }
+  void set(std::shared_ptr<const LocalEndpoints> next) { current_.set(std::move(next)); }
 
  private:
-  std::atomic<std::shared_ptr<const LocalEndpoints>> current_;
+  AtomicSnapshot<LocalEndpoints> current_;
 };
 
 }  // namespace egressd

@@ -1,5 +1,7 @@
 #include "egressd/local_endpoints.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 namespace egressd {
@@ -39,6 +41,16 @@ TEST(LocalEndpoints, ManyAddressesAllFoundNoFalseHits) {
     hits += e.classify(IpAddr::v4(0x0AF40000 + i)) == EndpointKind::kLocalPod ? 1 : 0;
   }
   EXPECT_EQ(hits, 5000u);
+}
+
+TEST(LocalEndpoints, ForEachVisitsEveryAddressOnceWithItsKind) {
+  const LocalEndpoints e({ip("10.244.1.10"), ip("192.168.50.10")},
+                         {ip("192.168.50.10"), ip("::1")});
+  std::map<IpAddr, EndpointKind> seen;
+  e.for_each([&](const IpAddr& a, EndpointKind k) { EXPECT_TRUE(seen.emplace(a, k).second); });
+  EXPECT_EQ(seen, (std::map<IpAddr, EndpointKind>{{ip("10.244.1.10"), EndpointKind::kLocalPod},
+                                                  {ip("192.168.50.10"), EndpointKind::kLocalPod},
+                                                  {ip("::1"), EndpointKind::kLocalNode}}));
 }
 
 }  // namespace

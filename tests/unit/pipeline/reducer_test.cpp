@@ -1,9 +1,15 @@
 #include "pipeline/reducer.h"
 
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <oneapi/tbb/info.h>
 
 namespace egressd::pipeline {
 namespace {
@@ -29,6 +35,33 @@ class RecordingSink final : public SnapshotSink {
   std::mutex mutex;
   std::vector<std::shared_ptr<const Snapshot>> snapshots;
 };
+
+uint64_t counter(const SelfMetrics& m, const std::string& name) {
+  uint64_t v = 0;
+  m.visit([&](const SelfMetrics::Entry& e) {
+    if (e.name == name && e.type == SelfMetrics::Type::kCounter) v += e.counter->value();
+  });
+  return v;
+}
+
+double gauge(const SelfMetrics& m, const std::string& name) {
+  double v = 0;
+  m.visit([&](const SelfMetrics::Entry& e) {
+    if (e.name == name && e.type == SelfMetrics::Type::kGauge) v = e.gauge->value();
+  });
+  return v;
+}
+
+// Polls `done` until it holds or 10 s pass (no fixed sleeps: docs/testing.md).
+template <typename Pred>
+bool eventually(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 RecordBatch delta_batch(uint32_t peer, uint64_t bytes, size_t n) {
   RecordBatch b;
@@ -118,6 +151,171 @@ TEST(Reducer, FullQueueRefusesAndCountsWithoutBlocking) {
   reducer->start();
   reducer->stop();
   EXPECT_EQ(sink.total_tx_bytes(), 8u);
+}
+
+RecordBatch conntrack_read(uint64_t generation, std::vector<std::pair<uint64_t, uint64_t>> seen) {
+  RecordBatch b;
+  b.source = SourceKind::kNetfilter;
+  b.read_generation = generation;
+  for (const auto& [id, total] : seen) {
+    FlowRecord r;
+    r.key = FlowKey{IpAddr::v4(0x0AF4010A), IpAddr::v4(0x0AF4020A), kProtoTcp};
+    r.counters = Counters{total, 1, 0, 0};
+    r.entry_id = id;
+    b.records.push_back(r);
+  }
+  return b;
+}
+
+RecordBatch read_complete(uint64_t generation) {
+  RecordBatch b;
+  b.kind = RecordBatch::Kind::kReadComplete;
+  b.source = SourceKind::kNetfilter;
+  b.read_generation = generation;
+  return b;
+}
+
+TEST(Reducer, ReadWithARefusedBatchReleasesNothing) {
+  RecordingSink sink;
+  SelfMetrics metrics;
+  SystemClock clock;
+  ReducerOptions o;
+  o.queue_capacity = 3;
+  auto reducer = Reducer::create(o, sink, metrics, clock).value();
+  ASSERT_TRUE(reducer->push(conntrack_read(1, {{1, 10}, {2, 20}})));
+  ASSERT_TRUE(reducer->push(read_complete(1)));
+  ASSERT_TRUE(reducer->push(conntrack_read(2, {{1, 15}})));
+  ASSERT_FALSE(reducer->push(conntrack_read(2, {{2, 25}})));  // queue full: entry 2 unseen
+  reducer->start();
+  ASSERT_TRUE(eventually([&] {
+    return counter(metrics, "egressd_reducer_records_total") == 3 &&
+           gauge(metrics, "egressd_queue_batches") == 0;
+  }));
+  // The source saw every entry in read 2, the reducer did not: read 2 must not release entry 2,
+  // or its next sighting would count its whole totals again.
+  ASSERT_TRUE(reducer->push(read_complete(2)));
+  ASSERT_TRUE(reducer->push(conntrack_read(3, {{1, 15}, {2, 30}})));
+  reducer->stop();
+  EXPECT_EQ(sink.total_tx_bytes(), 10u + 20u + 5u + 10u);
+  EXPECT_EQ(counter(metrics, "egressd_reducer_incomplete_reads_total"), 1u);
+  EXPECT_EQ(counter(metrics, "egressd_reducer_entries_vanished_total"), 0u);
+}
+
+// A consumer that blocks in consume() until released, like an exporter whose lock a slow scrape
+// holds.
+class BlockingSink final : public SnapshotSink {
+ public:
+  void consume(std::shared_ptr<const Snapshot> s) override {
+    std::unique_lock lock(mutex);
+    ++entered;
+    changed.notify_all();
+    changed.wait(lock, [&] { return released; });
+    snapshots.push_back(std::move(s));
+  }
+  void release() {
+    std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+  std::mutex mutex;
+  std::condition_variable changed;
+  int entered = 0;
+  bool released = false;
+  std::vector<std::shared_ptr<const Snapshot>> snapshots;
+};
+
+TEST(Reducer, ABlockedConsumerDelaysPublicationNeverIngestion) {
+  BlockingSink sink;
+  SelfMetrics metrics;
+  SystemClock clock;
+  ReducerOptions o;
+  o.interval = std::chrono::milliseconds(5);
+  o.queue_capacity = 4;
+  auto reducer = Reducer::create(o, sink, metrics, clock).value();
+  reducer->start();
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(sink.mutex);
+    return sink.entered == 1;
+  }));
+  // The consumer is stuck; far more batches than the queue holds still get through, because the
+  // reducer keeps reducing into an interval it cannot close.
+  for (uint64_t i = 1; i <= 50; ++i) {
+    ASSERT_TRUE(reducer->push(delta_batch(1, 2, 10)));
+    ASSERT_TRUE(
+        eventually([&] { return counter(metrics, "egressd_reducer_records_total") == 10 * i; }));
+  }
+  EXPECT_TRUE(
+      eventually([&] { return counter(metrics, "egressd_reducer_publish_deferred_total") > 0; }));
+  EXPECT_EQ(counter(metrics, "egressd_records_dropped_total"), 0u);
+  sink.release();
+  reducer->stop();
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < sink.snapshots.size(); ++i) {
+    EXPECT_EQ(sink.snapshots[i]->sequence, i + 1);
+    for (const auto& f : sink.snapshots[i]->flows) bytes += f.delta.tx_bytes;
+  }
+  EXPECT_EQ(bytes, 50u * 10 * 2);
+}
+
+TEST(Reducer, ExcludedLocalsAreNotAggregated) {
+  RecordingSink sink;
+  SelfMetrics metrics;
+  SystemClock clock;
+  auto excluded = std::make_shared<LocalIpSet>();
+  excluded->insert(IpAddr::v4(0x0AF4010A));
+  ReducerOptions o;
+  o.excluded_locals = [excluded] { return excluded; };
+  auto reducer = Reducer::create(o, sink, metrics, clock).value();
+  RecordBatch other = delta_batch(7, 5, 2);
+  for (auto& r : other.records) r.key.local = IpAddr::v4(0x0AF4010B);
+  ASSERT_TRUE(reducer->push(delta_batch(7, 100, 3)));
+  ASSERT_TRUE(reducer->push(std::move(other)));
+  reducer->start();
+  reducer->stop();
+  EXPECT_EQ(sink.total_tx_bytes(), 10u);
+  EXPECT_EQ(counter(metrics, "egressd_reducer_excluded_records_total"), 3u);
+}
+
+TEST(Reducer, AvailableCpusHonoursCgroupQuotas) {
+  const auto cpus = static_cast<size_t>(tbb::info::default_concurrency());
+  const auto root =
+      std::filesystem::temp_directory_path() / ("egressd-cgroup-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(root / "cpu");
+  const auto write = [&](const std::filesystem::path& p, const std::string& text) {
+    std::ofstream(root / p) << text;
+  };
+  EXPECT_EQ(available_cpus(root.string()), cpus);  // no quota files
+  write("cpu/cpu.cfs_quota_us", "50000\n");
+  write("cpu/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(available_cpus(root.string()), 1u);  // v1: half a CPU rounds up to one
+  write("cpu/cpu.cfs_quota_us", "-1\n");
+  EXPECT_EQ(available_cpus(root.string()), cpus);
+  write("cpu.max", "max 100000\n");  // v2 wins over v1 when present
+  EXPECT_EQ(available_cpus(root.string()), cpus);
+  write("cpu.max", "100000 100000\n");
+  EXPECT_EQ(available_cpus(root.string()), 1u);
+  write("cpu.max", "150000 100000\n");
+  EXPECT_EQ(available_cpus(root.string()), std::min<size_t>(cpus, 2));
+  std::filesystem::remove_all(root);
+}
+
+TEST(Reducer, ProducerHandlesKeepEachSourcesOrder) {
+  RecordingSink sink;
+  SelfMetrics metrics;
+  SystemClock clock;
+  ReducerOptions o;
+  o.shards = 3;
+  o.parallel_min_records = 1;
+  auto reducer = Reducer::create(o, sink, metrics, clock).value();
+  reducer->start();
+  {
+    // Entry 1's totals rise by one per read; out of order they would read as resets.
+    auto handle = reducer->producer();
+    for (uint64_t g = 1; g <= 200; ++g) ASSERT_TRUE(handle->push(conntrack_read(g, {{1, g}})));
+  }
+  reducer->stop();
+  EXPECT_EQ(sink.total_tx_bytes(), 200u);
+  EXPECT_EQ(counter(metrics, "egressd_reducer_resets_total"), 0u);
 }
 
 }  // namespace
