@@ -58,7 +58,8 @@ Result<std::vector<uint8_t>> lookup_percpu(int map_fd, const void* key, size_t v
   return out;
 }
 
-Result<TestRunResult> test_run(int prog_fd, std::span<const uint8_t> packet, uint32_t repeat) {
+Result<TestRunResult> test_run(int prog_fd, std::span<const uint8_t> packet, uint32_t repeat,
+                               std::span<const uint8_t> ctx_in) {
   TestRunResult result;
   result.data_out.resize(packet.size() + 256);
   bpf_test_run_opts opts{};  // LIBBPF_OPTS, without its C-only compound literal
@@ -68,6 +69,10 @@ Result<TestRunResult> test_run(int prog_fd, std::span<const uint8_t> packet, uin
   opts.data_out = result.data_out.data();
   opts.data_size_out = static_cast<uint32_t>(result.data_out.size());
   opts.repeat = static_cast<int>(repeat);
+  if (!ctx_in.empty()) {
+    opts.ctx_in = ctx_in.data();
+    opts.ctx_size_in = static_cast<uint32_t>(ctx_in.size());
+  }
   if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
     return fail_errno("BPF_PROG_TEST_RUN");
   }

@@ -26,8 +26,11 @@ struct TestRunResult {
   std::vector<uint8_t> data_out;
 };
 
-// Runs a program on a packet with BPF_PROG_TEST_RUN. `repeat` > 1 measures ns/packet.
+// Runs a program on a packet with BPF_PROG_TEST_RUN. `repeat` > 1 measures ns/packet. `ctx_in`
+// is the program type's test context (e.g. the hook and family of a netfilter program); the
+// kernel zero-fills what it does not cover.
 [[nodiscard]] Result<TestRunResult> test_run(int prog_fd, std::span<const uint8_t> packet,
-                                             uint32_t repeat = 1);
+                                             uint32_t repeat = 1,
+                                             std::span<const uint8_t> ctx_in = {});
 
 }  // namespace egressd::loader

@@ -1,0 +1,202 @@
+// rtnetlink link messages, built byte by byte as the kernel lays them out (rtnl_fill_ifinfo()):
+// what is parsed from them, and what malformed ones are refused.
+#include "ebpf/link_monitor.h"
+
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+
+namespace egressd::ebpf {
+namespace {
+
+// Appends netlink attributes and messages to a 4-byte aligned buffer.
+class NlBuilder {
+ public:
+  size_t begin_message(uint16_t type, int ifindex, uint16_t arphrd, uint32_t flags) {
+    const size_t at = bytes_.size();
+    nlmsghdr h{};
+    h.nlmsg_type = type;
+    append(&h, sizeof(h));
+    ifinfomsg ifi{};
+    ifi.ifi_family = AF_UNSPEC;
+    ifi.ifi_index = ifindex;
+    ifi.ifi_type = arphrd;
+    ifi.ifi_flags = flags;
+    append(&ifi, sizeof(ifi));
+    return at;
+  }
+  void end_message(size_t at) {
+    const auto len = static_cast<uint32_t>(bytes_.size() - at);
+    std::memcpy(bytes_.data() + at, &len, sizeof(len));
+  }
+  size_t begin_attr(uint16_t type) {
+    const size_t at = bytes_.size();
+    nlattr a{0, type};
+    append(&a, sizeof(a));
+    return at;
+  }
+  void end_attr(size_t at) {
+    const auto len = static_cast<uint16_t>(bytes_.size() - at);
+    std::memcpy(bytes_.data() + at, &len, sizeof(len));
+    pad();
+  }
+  void attr(uint16_t type, const void* data, size_t n) {
+    const size_t at = begin_attr(type);
+    append(data, n);
+    end_attr(at);
+  }
+  void string_attr(uint16_t type, const std::string& s) { attr(type, s.c_str(), s.size() + 1); }
+  void done() {
+    nlmsghdr h{};
+    h.nlmsg_len = NLMSG_LENGTH(sizeof(int));
+    h.nlmsg_type = NLMSG_DONE;
+    append(&h, sizeof(h));
+    const int zero = 0;
+    append(&zero, sizeof(zero));
+  }
+  void link(uint16_t type, int ifindex, const std::string& name, const std::string& kind,
+            uint16_t arphrd = ARPHRD_ETHER) {
+    const size_t m = begin_message(type, ifindex, arphrd, IFF_UP);
+    string_attr(IFLA_IFNAME, name);
+    const uint32_t mtu = 1500;
+    attr(IFLA_MTU, &mtu, sizeof(mtu));
+    if (!kind.empty()) {
+      const size_t info = begin_attr(IFLA_LINKINFO | NLA_F_NESTED);
+      string_attr(IFLA_INFO_KIND, kind);
+      end_attr(info);
+    }
+    end_message(m);
+  }
+  std::vector<uint8_t>& bytes() { return bytes_; }
+
+ private:
+  void append(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    bytes_.insert(bytes_.end(), b, b + n);
+  }
+  void pad() {
+    while (bytes_.size() % 4 != 0) bytes_.push_back(0);
+  }
+  std::vector<uint8_t> bytes_;
+};
+
+Result<bool> parse(const std::vector<uint8_t>& bytes, std::vector<LinkEvent>& out) {
+  return parse_link_datagram(bytes, [&](LinkEvent&& e) { out.push_back(std::move(e)); });
+}
+
+TEST(LinkMessages, DumpOfSeveralLinksThenDone) {
+  NlBuilder b;
+  b.link(RTM_NEWLINK, 1, "lo", "", ARPHRD_LOOPBACK);
+  b.link(RTM_NEWLINK, 5, "veth-a", "veth");
+  b.link(RTM_NEWLINK, 9, "wg0", "wireguard", ARPHRD_NONE);
+  b.done();
+  std::vector<LinkEvent> events;
+  auto done = parse(b.bytes(), events);
+  ASSERT_TRUE(done) << done.error().message();
+  EXPECT_TRUE(*done);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].link.name, "lo");
+  EXPECT_EQ(events[0].link.kind, "");
+  EXPECT_EQ(events[0].link.type, ARPHRD_LOOPBACK);
+  EXPECT_EQ(events[1].link.ifindex, 5);
+  EXPECT_EQ(events[1].link.name, "veth-a");
+  EXPECT_EQ(events[1].link.kind, "veth");
+  EXPECT_EQ(events[1].link.flags, static_cast<uint32_t>(IFF_UP));
+  EXPECT_EQ(events[2].link.kind, "wireguard");
+  EXPECT_EQ(events[2].link.type, ARPHRD_NONE);
+  EXPECT_FALSE(events[2].removed);
+}
+
+TEST(LinkMessages, DelLinkIsARemoval) {
+  NlBuilder b;
+  b.link(RTM_DELLINK, 12, "veth-c", "veth");
+  std::vector<LinkEvent> events;
+  auto done = parse(b.bytes(), events);
+  ASSERT_TRUE(done);
+  EXPECT_FALSE(*done);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].removed);
+  EXPECT_EQ(events[0].link.ifindex, 12);
+}
+
+TEST(LinkMessages, OtherMessageTypesAreSkipped) {
+  NlBuilder b;
+  const size_t m = b.begin_message(RTM_NEWADDR, 3, 0, 0);
+  b.end_message(m);
+  b.link(RTM_NEWLINK, 4, "eth0", "");
+  std::vector<LinkEvent> events;
+  ASSERT_TRUE(parse(b.bytes(), events));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].link.name, "eth0");
+}
+
+TEST(LinkMessages, EveryTruncationIsRefusedOrParsedWhole) {
+  NlBuilder b;
+  b.link(RTM_NEWLINK, 5, "veth-a", "veth");
+  const auto whole = b.bytes();
+  for (size_t n = 1; n < whole.size(); ++n) {
+    std::vector<uint8_t> cut(whole.begin(), whole.begin() + static_cast<long>(n));
+    std::vector<LinkEvent> events;
+    auto r = parse(cut, events);
+    EXPECT_FALSE(r.has_value()) << "a message cut to " << n << " bytes was accepted";
+    EXPECT_TRUE(events.empty());
+  }
+}
+
+TEST(LinkMessages, AttributeLongerThanItsMessageIsRefused) {
+  NlBuilder b;
+  b.link(RTM_NEWLINK, 5, "veth-a", "veth");
+  auto bytes = b.bytes();
+  // The first attribute (IFLA_IFNAME) claims 200 bytes.
+  const size_t attr = NLMSG_LENGTH(sizeof(ifinfomsg));
+  const uint16_t len = 200;
+  std::memcpy(bytes.data() + attr, &len, sizeof(len));
+  std::vector<LinkEvent> events;
+  EXPECT_FALSE(parse(bytes, events));
+  EXPECT_TRUE(events.empty());
+}
+
+TEST(LinkMessages, NameWithoutTerminatorIsRefused) {
+  NlBuilder b;
+  const size_t m = b.begin_message(RTM_NEWLINK, 5, ARPHRD_ETHER, 0);
+  b.attr(IFLA_IFNAME, "veth", 4);  // no NUL
+  b.end_message(m);
+  std::vector<LinkEvent> events;
+  EXPECT_FALSE(parse(b.bytes(), events));
+}
+
+TEST(LinkMessages, MessageShorterThanIfinfomsgIsRefused) {
+  std::vector<uint8_t> bytes(NLMSG_LENGTH(4), 0);
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(bytes.size());
+  h.nlmsg_type = RTM_NEWLINK;
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  std::vector<LinkEvent> events;
+  EXPECT_FALSE(parse(bytes, events));
+}
+
+TEST(LinkMessages, NetlinkErrorIsAnError) {
+  std::vector<uint8_t> bytes(NLMSG_LENGTH(sizeof(nlmsgerr)), 0);
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(bytes.size());
+  h.nlmsg_type = NLMSG_ERROR;
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  nlmsgerr e{};
+  e.error = -EPERM;
+  std::memcpy(bytes.data() + NLMSG_HDRLEN, &e, sizeof(e));
+  std::vector<LinkEvent> events;
+  auto r = parse(bytes, events);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().sys_errno(), EPERM);
+}
+
+}  // namespace
+}  // namespace egressd::ebpf
