@@ -11,6 +11,7 @@
 
 #include "conntrack/ct_parser.h"
 #include "conntrack/source_metrics.h"
+#include "egressd/batch_writer.h"
 #include "egressd/common/log.h"
 #include "egressd/flow.h"
 #include "egressd/local_endpoints.h"
@@ -30,12 +31,10 @@ class RecordEmitter final : public EntryVisitor {
   // Pushes the marker that read `generation` was complete and consistent.
   void read_complete(uint64_t generation);
 
-  [[nodiscard]] uint64_t records_pushed() const noexcept { return pushed_; }
-  [[nodiscard]] uint64_t records_lost() const noexcept { return lost_; }
+  [[nodiscard]] uint64_t records_pushed() const noexcept { return writer_.records_pushed(); }
+  [[nodiscard]] uint64_t records_lost() const noexcept { return writer_.records_lost(); }
 
  private:
-  void push(RecordBatch&& batch, size_t records);
-  void fresh_batch();
   void publish_counts();
 
   struct Pending {
@@ -45,16 +44,10 @@ class RecordEmitter final : public EntryVisitor {
     uint64_t no_counters = 0;
   };
 
-  BatchSink& sink_;
   SourceMetrics& metrics_;
-  size_t batch_records_;
   std::shared_ptr<const LocalEndpoints> endpoints_;
-  uint64_t generation_ = 0;
   Pending pending_;
-  RecordBatch batch_;
-  uint64_t pushed_ = 0;
-  uint64_t lost_ = 0;
-  log::RateLimit lost_log_{std::chrono::seconds(10)};
+  BatchWriter writer_;  // batching, generations, queue-full accounting (shared with other sources)
 };
 
 }  // namespace egressd::conntrack

@@ -44,7 +44,11 @@ class FlowMetrics final : public pipeline::SnapshotSink {
 
  private:
   struct Series {
-    Counters total;
+    Counters total;             // per-direction counters
+    uint64_t merged_bytes = 0;  // both directions summed (FlowKey kFlowMergedDirections)
+    uint64_t merged_packets = 0;
+    bool has_split = false;   // exported in the transmit/received families
+    bool has_merged = false;  // exported in the transferred families
     std::chrono::steady_clock::time_point last_update;
   };
 

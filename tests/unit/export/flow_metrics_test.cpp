@@ -67,6 +67,27 @@ TEST_F(FlowMetricsTest, CountersAccumulateAcrossSnapshots) {
   EXPECT_EQ(v.at("egressd_transmit_bytes_total").at("pod-b/203.0.113.10"), 7);
 }
 
+TEST_F(FlowMetricsTest, MergedDirectionsGoToTheirOwnFamiliesNeverSplit) {
+  FlowMetrics m(options, index_view, self, clock);
+  auto merged = delta("10.244.1.10", "203.0.113.10", {900, 9, 0, 0});
+  merged.key.flags = kFlowMergedDirections;
+  m.consume(snapshot({merged, delta("10.244.1.11", "203.0.113.10", {7, 1, 9, 1})}));
+  const auto v = values(m);
+  EXPECT_EQ(v.at("egressd_transferred_bytes_total").at("pod-a/203.0.113.10"), 900);
+  EXPECT_EQ(v.at("egressd_transferred_packets_total").at("pod-a/203.0.113.10"), 9);
+  // No transmit/received series for the merged flow: neither the total nor a zero.
+  EXPECT_FALSE(v.at("egressd_transmit_bytes_total").contains("pod-a/203.0.113.10"));
+  EXPECT_FALSE(v.at("egressd_received_bytes_total").contains("pod-a/203.0.113.10"));
+  EXPECT_FALSE(v.at("egressd_transferred_bytes_total").contains("pod-b/203.0.113.10"));
+  EXPECT_EQ(v.at("egressd_transmit_bytes_total").at("pod-b/203.0.113.10"), 7);
+}
+
+TEST_F(FlowMetricsTest, NoTransferredFamiliesWithoutMergedSources) {
+  FlowMetrics m(options, index_view, self, clock);
+  m.consume(snapshot({delta("10.244.1.10", "10.244.2.10", {1, 1, 1, 1})}));
+  for (const auto& f : m.collect()) EXPECT_EQ(f.name.find("transferred"), std::string::npos);
+}
+
 TEST_F(FlowMetricsTest, AllCastaiLabelsArePresentInOrder) {
   FlowMetrics m(options, index_view, self, clock);
   m.consume(snapshot({delta("10.244.1.10", "10.244.2.10", {1, 1, 1, 1})}));
