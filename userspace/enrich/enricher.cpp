@@ -5,20 +5,21 @@
 namespace egressd::enrich {
 
 Enricher::Enricher(const EnrichOptions& options)
-    : excluded_(options.exclude_namespaces.begin(), options.exclude_namespaces.end()) {}
+    : excluded_(options.exclude_namespaces.begin(), options.exclude_namespaces.end()),
+      workload_labels_(options.workload_labels) {}
 
 std::optional<FlowLabels> Enricher::labels(const FlowKey& key,
                                            const kube::ClusterIndex& index) const {
   FlowLabels l;
+  l.with_workload = workload_labels_;
   l.src_ip = key.local.to_string();
-  if (const kube::Pod* pod = index.pod_by_ip(key.local); pod != nullptr) {
-    if (excluded_.contains(pod->namespace_name)) return std::nullopt;
+  if (const auto pod = index.pod_by_ip(key.local)) {
+    if (excluded_.contains(std::string(pod->namespace_name))) return std::nullopt;
     l.src_pod = pod->name;
     l.src_namespace = pod->namespace_name;
     l.src_node = pod->node_name;
-    if (const kube::Node* node = index.node_by_name(pod->node_name); node != nullptr) {
-      l.src_zone = node->zone;
-    }
+    l.src_zone = pod->zone;
+    if (workload_labels_) l.src_workload = pod->workload;
   } else {
     // Not a pod: the node itself (its own traffic and host-network pods).
     l.src_node = index.this_node_name();
@@ -26,14 +27,13 @@ std::optional<FlowLabels> Enricher::labels(const FlowKey& key,
   }
 
   l.dst_ip = key.peer.to_string();
-  if (const kube::Pod* pod = index.pod_by_ip(key.peer); pod != nullptr) {
+  if (const auto pod = index.pod_by_ip(key.peer)) {
     l.dst_pod = pod->name;
     l.dst_namespace = pod->namespace_name;
     l.dst_node = pod->node_name;
-    if (const kube::Node* node = index.node_by_name(pod->node_name); node != nullptr) {
-      l.dst_zone = node->zone;
-    }
-  } else if (const kube::Node* node = index.node_by_ip(key.peer); node != nullptr) {
+    l.dst_zone = pod->zone;
+    if (workload_labels_) l.dst_workload = pod->workload;
+  } else if (const auto node = index.node_by_ip(key.peer)) {
     l.dst_node = node->name;
     l.dst_zone = node->zone;
   }

@@ -15,6 +15,7 @@ namespace egressd::enrich {
 
 struct EnrichOptions {
   std::vector<std::string> exclude_namespaces;  // local pods in these namespaces are not exported
+  bool workload_labels = false;                 // add src_workload/dst_workload (--workload-labels)
 };
 
 class Enricher {
@@ -27,6 +28,7 @@ class Enricher {
 
  private:
   std::unordered_set<std::string> excluded_;
+  bool workload_labels_;
 };
 
 }  // namespace egressd::enrich

@@ -6,9 +6,9 @@ namespace egressd::enrich {
 
 size_t FlowLabelsHash::operator()(const FlowLabels& l) const noexcept {
   size_t h = 0xcbf29ce484222325ULL;
-  for (const std::string* v : l.values()) {
-    h ^= std::hash<std::string>{}(*v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  }
+  l.for_each([&](std::string_view /*name*/, const std::string& v) {
+    h ^= std::hash<std::string>{}(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+  });
   return h;
 }
 

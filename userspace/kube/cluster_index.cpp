@@ -1,73 +1,74 @@
 #include "kube/cluster_index.h"
 
+#include "kube/index_builder.h"
+
 namespace egressd::kube {
-namespace {
 
-// Which of two live pods that claim one IP owns it. A Running pod wins over a Pending one: the
-// kubelet reports a Pending pod's IP as soon as its sandbox exists, while a Running pod with the
-// same IP means the Pending object is stale (or the reverse race is already resolved). Equal
-// ranks keep the first pod seen, so a lookup never flips between two answers.
-int rank(const Pod& pod) noexcept {
-  return pod.phase == "Running" ? 1 : 0;
+ClusterIndex::ClusterIndex(const Inventory& inventory, std::string this_node,
+                           std::vector<IpAddr> extra_node_ips) {
+  IndexBuilder builder(std::move(this_node), std::move(extra_node_ips));
+  for (const Node& node : inventory.nodes) builder.upsert_node(node);
+  for (const Pod& pod : inventory.pods) builder.upsert_pod(pod);
+  *this = *builder.snapshot();
 }
 
-}  // namespace
-
-ClusterIndex::ClusterIndex(Inventory inventory, std::string this_node,
-                           std::vector<IpAddr> extra_node_ips)
-    : inventory_(std::move(inventory)), this_node_(std::move(this_node)) {
-  for (const Node& node : inventory_.nodes) {
-    nodes_by_name_.emplace(node.name, &node);  // a duplicate name keeps the first
-    for (const IpAddr& ip : node.addresses) nodes_by_ip_.emplace(ip, &node);
+PodView ClusterIndex::pod_view(uint32_t id) const noexcept {
+  static constexpr std::array<std::string_view, 4> kPhases = {"", "Pending", "Running", "Unknown"};
+  const PodRecord& p = pods_[id];
+  PodView v;
+  v.name = p.name;
+  v.namespace_name = text(p.namespace_id);
+  v.workload = text(p.workload_id);
+  v.phase = kPhases[p.phase < kPhases.size() ? p.phase : 3];
+  if (p.node_id != kNone) {
+    const NodeRecord& n = nodes_[p.node_id];
+    v.node_name = n.name;
+    v.zone = text(n.zone_id);
   }
-  const Node* self = this_node_.empty() ? nullptr : node_by_name(this_node_);
-  std::vector<IpAddr> node_ips = std::move(extra_node_ips);
-  if (self != nullptr) {
-    // Addresses found on this host but not in the Node object (docker0, a second NIC) still
-    // name this node as a peer.
-    for (const IpAddr& ip : node_ips) nodes_by_ip_.emplace(ip, self);
-    node_ips.insert(node_ips.end(), self->addresses.begin(), self->addresses.end());
+  return v;
+}
+
+NodeView ClusterIndex::node_view(uint32_t id) const noexcept {
+  const NodeRecord& n = nodes_[id];
+  return NodeView{n.name, text(n.zone_id), text(n.region_id)};
+}
+
+std::optional<PodView> ClusterIndex::pod_by_ip(const IpAddr& ip) const noexcept {
+  const uint32_t e = pod_ips_.find(
+      IpAddrHash{}(ip), [&](uint32_t entry) { return pods_[entry >> 1].ips[entry & 1] == ip; });
+  if (e == IdTable::kEmpty) return std::nullopt;
+  return pod_view(e >> 1);
+}
+
+std::optional<NodeView> ClusterIndex::node_by_ip(const IpAddr& ip) const noexcept {
+  const uint32_t e = node_ips_.find(IpAddrHash{}(ip), [&](uint32_t entry) {
+    return nodes_[entry >> 4].addresses[entry & 15] == ip;
+  });
+  if (e == IdTable::kEmpty) return std::nullopt;
+  return node_view(e >> 4);
+}
+
+std::optional<NodeView> ClusterIndex::node_by_name(std::string_view name) const noexcept {
+  if (name.empty()) return std::nullopt;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeRecord& n = nodes_[i];
+    if (n.known && n.name == name) return node_view(static_cast<uint32_t>(i));
   }
+  return std::nullopt;
+}
 
-  std::vector<IpAddr> local_pod_ips;
-  for (const Pod& pod : inventory_.pods) {
-    // Terminal pods keep status.podIPs but the IP may already belong to a new pod; host-network
-    // pods share the node's addresses and are accounted to the node.
-    if (pod.is_terminal() || pod.host_network) continue;
-    const bool local = !this_node_.empty() && pod.node_name == this_node_;
-    for (const IpAddr& ip : pod.ips) {
-      const auto [it, inserted] = pods_by_ip_.emplace(ip, &pod);
-      if (!inserted) {
-        ++ip_conflicts_;
-        if (rank(pod) > rank(*it->second)) it->second = &pod;
-      }
-      if (local) local_pod_ips.push_back(ip);
-    }
+std::string_view ClusterIndex::this_zone() const noexcept {
+  if (this_node_id_ == kNone || !nodes_[this_node_id_].known) return {};
+  return text(nodes_[this_node_id_].zone_id);
+}
+
+size_t ClusterIndex::memory_bytes() const noexcept {
+  size_t bytes = pods_.chunk_bytes() + nodes_.chunk_bytes() + strings_.chunk_bytes() +
+                 pod_ips_.bytes() + node_ips_.bytes() + name_bytes_;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    bytes += nodes_[i].addresses.capacity() * sizeof(IpAddr);
   }
-  local_ = std::make_shared<const LocalEndpoints>(local_pod_ips, node_ips);
-}
-
-const Pod* ClusterIndex::pod_by_ip(const IpAddr& ip) const noexcept {
-  const auto it = pods_by_ip_.find(ip);
-  return it == pods_by_ip_.end() ? nullptr : it->second;
-}
-
-const Node* ClusterIndex::node_by_ip(const IpAddr& ip) const noexcept {
-  const auto it = nodes_by_ip_.find(ip);
-  return it == nodes_by_ip_.end() ? nullptr : it->second;
-}
-
-const Node* ClusterIndex::node_by_name(std::string_view name) const noexcept {
-  // The map is keyed by std::string without a transparent hash; lookups are rare (per pod, not
-  // per record), so one temporary string is fine.
-  const auto it = nodes_by_name_.find(std::string(name));
-  return it == nodes_by_name_.end() ? nullptr : it->second;
-}
-
-const std::string& ClusterIndex::this_zone() const noexcept {
-  static const std::string kUnknown;
-  const Node* self = node_by_name(this_node_);
-  return self != nullptr ? self->zone : kUnknown;
+  return bytes;
 }
 
 }  // namespace egressd::kube

@@ -50,6 +50,10 @@ class JsonReader {
   std::optional<IpAddr> parse_ip(std::string_view text, const JsonPath& at, std::string_view key);
   // Records that a required field is absent (or empty).
   void missing(const JsonPath& at, std::string_view key);
+  // Records a value of the right type that is not acceptable ("invalid timestamp \"x\"").
+  void invalid(const JsonPath& at, std::string_view key, const std::string& problem) {
+    record(at, key, problem);
+  }
 
   [[nodiscard]] bool failed() const noexcept { return error_.has_value(); }
   // The first recorded error (Errc::kParse); only valid when failed().

@@ -3,6 +3,7 @@
 // inventory file now and by the list+watch client later.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,20 @@ struct Pod {
   std::vector<IpAddr> ips;        // status.podIPs[].ip, else status.podIP (dual-stack aware)
   OwnerRef owner;                 // metadata.ownerReferences[] with controller=true
   std::string pod_template_hash;  // metadata.labels["pod-template-hash"]
+  int64_t created = 0;            // metadata.creationTimestamp, seconds since the epoch (0: absent)
 
   // Succeeded/Failed pods keep their IP in the API but the IP may already belong to another pod.
   [[nodiscard]] bool is_terminal() const noexcept {
     return phase == "Succeeded" || phase == "Failed";
   }
 };
+
+// The workload a pod belongs to, from its controller owner reference: a ReplicaSet owner named
+// "<deployment>-<pod-template-hash>" is that Deployment (the Deployment controller names its
+// ReplicaSets so and labels their pods with the hash); StatefulSet, DaemonSet, Job and any other
+// controller kind are themselves. Rendered as kubectl's "kind/name" in lower case:
+// "deployment/web". Empty for a pod without a controller.
+[[nodiscard]] std::string workload_of(const Pod& pod);
 
 struct Node {
   std::string name;

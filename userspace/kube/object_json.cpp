@@ -67,6 +67,52 @@ void read_owner(JsonReader& r, object meta, Pod& pod) {
   }
 }
 
+// metav1.Time is serialized as RFC 3339 in UTC with second precision ("2024-05-01T10:00:00Z",
+// k8s.io/apimachinery/pkg/apis/meta/v1/time.go); a fraction or a numeric offset is accepted too.
+std::optional<int64_t> parse_timestamp(std::string_view t) {
+  const auto num = [&](size_t pos, size_t len) -> std::optional<int64_t> {
+    if (pos + len > t.size()) return std::nullopt;
+    int64_t v = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+      v = v * 10 + (t[i] - '0');
+    }
+    return v;
+  };
+  const auto y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+             s = num(17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || t[4] != '-' || t[7] != '-' ||
+      (t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':' || *mo < 1 || *mo > 12 ||
+      *d < 1 || *d > 31 || *h > 23 || *mi > 59 || *s > 60) {
+    return std::nullopt;
+  }
+  size_t pos = 19;
+  if (pos < t.size() && t[pos] == '.') {
+    ++pos;
+    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') ++pos;
+  }
+  int64_t offset = 0;
+  if (pos < t.size() && (t[pos] == 'Z' || t[pos] == 'z')) {
+    ++pos;
+  } else if (pos < t.size() && (t[pos] == '+' || t[pos] == '-')) {
+    const auto oh = num(pos + 1, 2), om = num(pos + 4, 2);
+    if (!oh || !om || pos + 3 >= t.size() || t[pos + 3] != ':') return std::nullopt;
+    offset = (t[pos] == '+' ? 1 : -1) * (*oh * 3600 + *om * 60);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != t.size()) return std::nullopt;
+  // Days from the civil date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
+  const int64_t yy = *y - (*mo <= 2 ? 1 : 0);
+  const int64_t era = yy / 400;
+  const int64_t yoe = yy - era * 400;
+  const int64_t doy = (153 * (*mo + (*mo > 2 ? -3 : 9)) + 2) / 5 + *d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = era * 146097 + doe - 719468;
+  return days * 86400 + *h * 3600 + *mi * 60 + *s - offset;
+}
+
 void read_pod_ips(JsonReader& r, object status, Pod& pod) {
   if (const auto ips = r.get_array(status, "podIPs", JsonPath{"status"})) {
     int64_t i = 0;
@@ -123,6 +169,15 @@ Result<Pod> pod_from_json(element obj, std::string_view where) {
   if (pod.namespace_name.empty()) pod.namespace_name = "default";
   r.set_object(pod.namespace_name, pod.name);
   pod.uid = r.get_string(*meta, "uid", JsonPath{"metadata"}).value_or(std::string_view{});
+  if (const auto created = r.get_string(*meta, "creationTimestamp", JsonPath{"metadata"})) {
+    const auto seconds = parse_timestamp(*created);
+    if (seconds) {
+      pod.created = *seconds;
+    } else {
+      r.invalid(JsonPath{"metadata"}, "creationTimestamp",
+                fmt::format("invalid timestamp {}", quote(*created)));
+    }
+  }
   const auto labels = r.get_object(*meta, "labels", JsonPath{"metadata"});
   pod.pod_template_hash = label(r, labels, kPodTemplateHash);
   read_owner(r, *meta, pod);

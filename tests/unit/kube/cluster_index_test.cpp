@@ -27,13 +27,13 @@ Inventory cluster() {
 }
 
 std::string pod_at(const ClusterIndex& idx, const char* addr) {
-  const Pod* p = idx.pod_by_ip(ip(addr));
-  return p == nullptr ? "<none>" : p->namespace_name + "/" + p->name;
+  const auto p = idx.pod_by_ip(ip(addr));
+  return p ? std::string(p->namespace_name) + "/" + std::string(p->name) : "<none>";
 }
 
 std::string node_at(const ClusterIndex& idx, const char* addr) {
-  const Node* n = idx.node_by_ip(ip(addr));
-  return n == nullptr ? "<none>" : n->name;
+  const auto n = idx.node_by_ip(ip(addr));
+  return n ? std::string(n->name) : "<none>";
 }
 
 TEST(ClusterIndex, PodByIp) {
@@ -74,9 +74,9 @@ TEST(ClusterIndex, NodeByIpAndName) {
   EXPECT_EQ(node_at(idx, "10.0.2.20"), "worker-b");
   EXPECT_EQ(node_at(idx, "10.0.1.30"), "worker-c");
   EXPECT_EQ(node_at(idx, "10.244.1.3"), "<none>");
-  ASSERT_NE(idx.node_by_name("worker-b"), nullptr);
+  ASSERT_TRUE(idx.node_by_name("worker-b").has_value());
   EXPECT_EQ(idx.node_by_name("worker-b")->zone, "eu-west-1b");
-  EXPECT_EQ(idx.node_by_name("worker-z"), nullptr);
+  EXPECT_FALSE(idx.node_by_name("worker-z").has_value());
 }
 
 TEST(ClusterIndex, ThisZone) {

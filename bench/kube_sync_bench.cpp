@@ -1,0 +1,224 @@
+// Initial sync of a large cluster from the FAKE API server (tests/fake_kube_apiserver), in a
+// child process so this process's memory is the client's alone: seconds until the index is
+// ready, bytes per pod indexed, and IP lookup ns — each against a baseline in the same run: the
+// same pages fetched the same way and parsed with nlohmann-json's DOM into std::string-based Pod
+// structs and a std::unordered_map (the straightforward design).
+//   kube_sync_bench [--pods=100000] [--nodes=5000] [--lookups=2000000]
+#include <malloc.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "egressd/common/atomic_snapshot.h"
+#include "fake_kube_apiserver.h"
+#include "kube/http_client.h"
+#include "kube/kube_client.h"
+#include "objects.h"
+
+namespace {
+
+using namespace egressd;
+using Clock = std::chrono::steady_clock;
+
+size_t heap_in_use() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
+size_t rss_bytes() {
+  long pages = 0;
+  long resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<size_t>(resident) * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::string pod_ip4(size_t i) {
+  return fmt::format("10.{}.{}.{}", 64 + i / 65536, (i / 256) % 256, i % 256);
+}
+std::string pod_ip6(size_t i) {
+  return fmt::format("fd00:10:{:x}::{:x}", i / 65536, i % 65536);
+}
+
+// The child: builds the cluster, serves it, writes the port to `fd`, waits to be killed.
+[[noreturn]] void serve(size_t pods, size_t nodes, int fd) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  const auto pki = testing::TestPki::generate();
+  testing::ObjectFactory factory;
+  testing::FakeKubeApiServer server(pki, {});
+  for (size_t n = 0; n < nodes; ++n) {
+    testing::NodeSpec spec{fmt::format("node-{}", n),
+                           fmt::format("zone-{}", n % 3),
+                           "region",
+                           {fmt::format("172.16.{}.{}", n / 256, n % 256)}};
+    server.preload(testing::Resource::kNodes, "", spec.name, factory.node(spec));
+  }
+  for (size_t i = 0; i < pods; ++i) {
+    testing::PodSpec spec;
+    spec.namespace_name = fmt::format("ns-{}", i % 200);
+    spec.deployment = fmt::format("app-{}", i % 5000);
+    spec.name = fmt::format("{}-5f7d9c8b6d-{:05x}", spec.deployment, i);
+    spec.node = fmt::format("node-{}", i % nodes);
+    spec.ips = {pod_ip4(i), pod_ip6(i)};
+    server.preload(testing::Resource::kPods, spec.namespace_name, spec.name, factory.pod(spec));
+  }
+  const uint16_t port = server.port();
+  (void)!::write(fd, &port, sizeof(port));
+  ::pause();
+  std::_Exit(0);
+}
+
+struct Baseline {
+  std::vector<kube::Pod> pods;
+  std::unordered_map<IpAddr, size_t, IpAddrHash> by_ip;
+};
+
+// The baseline: same pages, same HTTP client, nlohmann's DOM instead of simdjson + the index.
+double baseline_sync(const kube::ApiConfig& cfg, Baseline& out) {
+  auto http = kube::HttpClient::create(cfg).value();
+  const auto start = Clock::now();
+  std::string token;
+  for (const char* resource : {"nodes", "pods"}) {
+    token.clear();
+    do {
+      std::string target = fmt::format("/api/v1/{}?limit=500", resource);
+      if (!token.empty()) target += "&continue=" + token;
+      std::string body;
+      auto r = http->get(target, [&](std::string_view d) { return body.append(d), true; }, {});
+      if (!r || r->status != 200) throw std::runtime_error("baseline list failed");
+      const auto doc = nlohmann::json::parse(body);
+      token = doc["metadata"].value("continue", "");
+      if (std::string_view(resource) == "nodes") continue;
+      for (const auto& item : doc["items"]) {
+        kube::Pod p;
+        const auto& meta = item["metadata"];
+        p.name = meta["name"].get<std::string>();
+        p.namespace_name = meta["namespace"].get<std::string>();
+        p.uid = meta.value("uid", "");
+        p.node_name = item["spec"].value("nodeName", "");
+        p.phase = item["status"].value("phase", "");
+        for (const auto& ip : item["status"]["podIPs"]) {
+          p.ips.push_back(IpAddr::parse(ip["ip"].get<std::string>()).value());
+        }
+        for (const auto& ref : meta.value("ownerReferences", nlohmann::json::array())) {
+          if (ref.value("controller", false)) p.owner = {ref["kind"], ref["name"]};
+        }
+        out.pods.push_back(std::move(p));
+      }
+    } while (!token.empty());
+  }
+  for (size_t i = 0; i < out.pods.size(); ++i) {
+    for (const auto& ip : out.pods[i].ips) out.by_ip.emplace(ip, i);
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+template <typename Fn>
+double ns_per_lookup(size_t pods, size_t lookups, Fn&& lookup) {
+  std::mt19937_64 rng(42);
+  std::vector<IpAddr> ips;
+  ips.reserve(4096);
+  for (size_t i = 0; i < 4096; ++i) {
+    const size_t k = rng() % pods;
+    ips.push_back(IpAddr::parse(k % 2 == 0 ? pod_ip4(k) : pod_ip6(k)).value());
+  }
+  size_t found = 0;
+  const auto start = Clock::now();
+  for (size_t i = 0; i < lookups; ++i) found += lookup(ips[i & 4095]) ? 1 : 0;
+  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+  if (found != lookups) throw std::runtime_error("lookup missed a pod");
+  return ns / static_cast<double>(lookups);
+}
+
+size_t arg(int argc, char** argv, const char* name, size_t def) {
+  const std::string prefix = fmt::format("--{}=", name);
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]).starts_with(prefix)) return std::stoull(argv[i] + prefix.size());
+  }
+  return def;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t pods = arg(argc, argv, "pods", 100000);
+  const size_t nodes = arg(argc, argv, "nodes", 5000);
+  const size_t lookups = arg(argc, argv, "lookups", 2000000);
+  spdlog::set_level(spdlog::level::warn);
+  int fds[2];
+  if (::pipe(fds) != 0) return 1;
+  const pid_t child = ::fork();
+  if (child == 0) serve(pods, nodes, fds[1]);
+  uint16_t port = 0;
+  if (::read(fds[0], &port, sizeof(port)) != sizeof(port)) return 1;
+  // The child's PKI is regenerated here from nothing it shares: trust is skipped for the bench.
+  kube::ApiConfig cfg;
+  cfg.server = fmt::format("https://127.0.0.1:{}", port);
+  cfg.insecure_skip_tls_verify = true;
+  cfg.token = "fake-token-1";
+
+  const size_t heap0 = heap_in_use();
+  const size_t rss0 = rss_bytes();
+  SelfMetrics metrics;
+  AtomicSnapshot<kube::ClusterIndex> view(
+      std::make_shared<const kube::ClusterIndex>(kube::Inventory{}, "", std::vector<IpAddr>{}));
+  LocalEndpointsView endpoints;
+  kube::KubeClientOptions options;
+  options.this_node = "node-0";
+  const auto start = Clock::now();
+  auto client = kube::KubeClient::create(cfg, options, view, endpoints, metrics).value();
+  client->start();
+  if (!client->wait_synced(std::chrono::minutes(5))) return 1;
+  const double ready_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto index = view.get();
+  client->stop();
+  malloc_trim(0);
+  const size_t heap1 = heap_in_use();
+  const size_t rss1 = rss_bytes();
+  const double lookup_ns = ns_per_lookup(
+      pods, lookups, [&](const IpAddr& ip) { return index->pod_by_ip(ip).has_value(); });
+
+  Baseline base;
+  const size_t heap2 = heap_in_use();
+  const double base_s = baseline_sync(cfg, base);
+  const size_t heap3 = heap_in_use();
+  const double base_ns = ns_per_lookup(
+      pods, lookups, [&](const IpAddr& ip) { return base.by_ip.find(ip) != base.by_ip.end(); });
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+
+  const auto per_pod = [&](size_t bytes) {
+    return static_cast<double>(bytes) / static_cast<double>(pods);
+  };
+  fmt::print("kube_sync_bench: {} pods (dual-stack, full documents), {} nodes\n", pods, nodes);
+  fmt::print("{:<34}{:>14}{:>14}{:>10}\n", "", "egressd", "nlohmann DOM", "ratio");
+  fmt::print("{:<34}{:>14.3f}{:>14.3f}{:>9.2f}x\n", "seconds to ready", ready_s, base_s,
+             base_s / ready_s);
+  fmt::print("{:<34}{:>14.0f}{:>14.0f}{:>9.2f}x\n", "heap bytes per pod (after sync)",
+             per_pod(heap1 - heap0), per_pod(heap3 - heap2),
+             per_pod(heap3 - heap2) / per_pod(heap1 - heap0));
+  fmt::print("{:<34}{:>14.0f}{:>14}\n", "resident bytes per pod (RSS delta)", per_pod(rss1 - rss0),
+             "-");
+  fmt::print("{:<34}{:>14.0f}{:>14}\n", "index bytes per pod (accounted)",
+             per_pod(index->memory_bytes()), "-");
+  fmt::print("{:<34}{:>14.1f}{:>14.1f}{:>9.2f}x\n", "pod IP lookup ns (random, hits)", lookup_ns,
+             base_ns, base_ns / lookup_ns);
+  if (index->pod_count() != pods || base.pods.size() != pods) {
+    fmt::print("MISMATCH: indexed {} / baseline {} of {} pods\n", index->pod_count(),
+               base.pods.size(), pods);
+    return 1;
+  }
+  return 0;
+}
