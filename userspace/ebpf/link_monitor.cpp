@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <libmnl/libmnl.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 namespace egressd::ebpf {
@@ -80,7 +81,9 @@ Result<LinkEvent> parse_link(const nlmsghdr* nlh) {
   const auto* end = reinterpret_cast<const uint8_t*>(nlh) + nlh->nlmsg_len;
   const bool ok = for_each_attr(begin, end, [&](const nlattr* a) {
     switch (mnl_attr_get_type(a)) {
-      case IFLA_IFNAME: return attr_string(a, ev.link.name);
+      // The kernel's names fit IFNAMSIZ with their NUL (dev_valid_name()); a longer one is not a
+      // link message from the kernel.
+      case IFLA_IFNAME: return attr_string(a, ev.link.name) && ev.link.name.size() < IFNAMSIZ;
       case IFLA_LINKINFO: return parse_linkinfo(a, ev.link);
       default: return true;
     }

@@ -7,6 +7,9 @@
 #include <linux/rtnetlink.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -173,6 +176,16 @@ TEST(LinkMessages, NameWithoutTerminatorIsRefused) {
   EXPECT_FALSE(parse(b.bytes(), events));
 }
 
+TEST(LinkMessages, NameLongerThanIfnamsizIsRefused) {
+  NlBuilder ok;
+  ok.link(RTM_NEWLINK, 7, std::string(IFNAMSIZ - 1, 'v'), "veth", ARPHRD_ETHER);
+  std::vector<LinkEvent> events;
+  ASSERT_TRUE(parse(ok.bytes(), events));
+  NlBuilder bad;
+  bad.link(RTM_NEWLINK, 7, std::string(IFNAMSIZ, 'v'), "veth", ARPHRD_ETHER);
+  EXPECT_FALSE(parse(bad.bytes(), events));
+}
+
 TEST(LinkMessages, MessageShorterThanIfinfomsgIsRefused) {
   std::vector<uint8_t> bytes(NLMSG_LENGTH(4), 0);
   nlmsghdr h{};
@@ -196,6 +209,79 @@ TEST(LinkMessages, NetlinkErrorIsAnError) {
   auto r = parse(bytes, events);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().sys_errno(), EPERM);
+}
+
+// Datagrams recorded from a 6.x kernel by tests/fixtures/rtnetlink/capture.py: a RTM_GETLINK dump
+// of a namespace with lo, a veth pair and a bridge, then the notifications for a new veth that
+// comes up, a rename, a bridge port, and deletes.
+std::vector<uint8_t> fixture(const std::string& name) {
+  std::ifstream in(std::string(EGRESSD_SOURCE_DIR) + "/tests/fixtures/rtnetlink/" + name,
+                   std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(LinkMessages, RealDumpOfANamespace) {
+  std::vector<LinkEvent> events;
+  for (const char* part : {"dump-0.bin", "dump-1.bin"}) {
+    auto r = parse(fixture(part), events);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_FALSE(*r) << part;  // more to come
+  }
+  auto done = parse(fixture("dump-2.bin"), events);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(*done);  // NLMSG_DONE
+  std::map<std::string, LinkInfo> by_name;
+  for (const auto& e : events) {
+    EXPECT_FALSE(e.removed);
+    by_name[e.link.name] = e.link;
+  }
+  ASSERT_EQ(by_name.size(), 4u);
+  EXPECT_EQ(by_name.at("lo").type, ARPHRD_LOOPBACK);
+  EXPECT_EQ(by_name.at("lo").kind, "");
+  EXPECT_EQ(by_name.at("veth-host").kind, "veth");
+  EXPECT_EQ(by_name.at("veth-host").type, ARPHRD_ETHER);
+  EXPECT_NE(by_name.at("veth-host").flags & IFF_UP, 0u);
+  EXPECT_EQ(by_name.at("veth-pod").kind, "veth");
+  EXPECT_EQ(by_name.at("veth-pod").flags & IFF_UP, 0u);
+  EXPECT_EQ(by_name.at("br0").kind, "bridge");
+  EXPECT_NE(by_name.at("veth-host").ifindex, by_name.at("veth-pod").ifindex);
+}
+
+TEST(LinkMessages, RealNotifications) {
+  std::vector<LinkEvent> events;
+  for (int i = 0; i <= 16; ++i) {
+    auto r = parse(fixture("event-" + std::to_string(i) + ".bin"), events);
+    ASSERT_TRUE(r) << i << ": " << r.error().message();
+  }
+  bool added = false, renamed = false, veth_removed = false, bridge_removed = false;
+  for (const auto& e : events) {
+    added |= !e.removed && e.link.name == "veth-new" && e.link.kind == "veth";
+    renamed |= !e.removed && e.link.name == "veth-renamed";
+    veth_removed |= e.removed && e.link.name == "veth-new";
+    bridge_removed |= e.removed && e.link.name == "br0" && e.link.kind == "bridge";
+  }
+  EXPECT_TRUE(added);
+  EXPECT_TRUE(renamed);
+  EXPECT_TRUE(veth_removed);
+  EXPECT_TRUE(bridge_removed);
+}
+
+// Every prefix of a real datagram that cuts a message is refused, never half-read.
+TEST(LinkMessages, TruncatedRealDatagramsAreRefused) {
+  const auto whole = fixture("dump-0.bin");
+  std::vector<LinkEvent> events;
+  ASSERT_TRUE(parse(whole, events));
+  const size_t messages = events.size();
+  for (size_t cut = 1; cut < whole.size(); ++cut) {
+    std::vector<LinkEvent> got;
+    auto r = parse(
+        std::vector<uint8_t>(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(cut)), got);
+    if (r) {
+      // A cut at a message boundary is a shorter valid datagram.
+      EXPECT_LT(got.size(), messages) << cut;
+    }
+  }
 }
 
 }  // namespace
