@@ -110,7 +110,12 @@ Result<bool> parse_link_datagram(std::span<const uint8_t> datagram,
           return fail(Errc::kParse, "short NLMSG_ERROR");
         }
         const auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-        if (e->error != 0) return fail_errno("rtnetlink link dump", -e->error);
+        if (e->error == 0) break;  // an ACK
+        // The kernel sends -errno (1..4095); anything else is not its message.
+        if (e->error > 0 || e->error < -4095) {
+          return fail(Errc::kParse, "NLMSG_ERROR with an error code that is not an errno");
+        }
+        return fail_errno("rtnetlink link dump", -e->error);
         break;
       }
       case RTM_NEWLINK:

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -194,6 +195,24 @@ TEST(LinkMessages, MessageShorterThanIfinfomsgIsRefused) {
   std::memcpy(bytes.data(), &h, sizeof(h));
   std::vector<LinkEvent> events;
   EXPECT_FALSE(parse(bytes, events));
+}
+
+TEST(LinkMessages, NetlinkErrorOutsideErrnoRangeIsMalformed) {
+  // Found by rtnl_link_fuzz: INT_MIN was negated (undefined behaviour).
+  for (const int code : {std::numeric_limits<int>::min(), -4096, 1, EPERM}) {
+    std::vector<uint8_t> bytes(NLMSG_LENGTH(sizeof(nlmsgerr)), 0);
+    nlmsghdr h{};
+    h.nlmsg_len = static_cast<uint32_t>(bytes.size());
+    h.nlmsg_type = NLMSG_ERROR;
+    std::memcpy(bytes.data(), &h, sizeof(h));
+    nlmsgerr e{};
+    e.error = code;
+    std::memcpy(bytes.data() + NLMSG_HDRLEN, &e, sizeof(e));
+    std::vector<LinkEvent> events;
+    auto r = parse(bytes, events);
+    ASSERT_FALSE(r) << code;
+    EXPECT_EQ(r.error().code(), Errc::kParse) << code;
+  }
 }
 
 TEST(LinkMessages, NetlinkErrorIsAnError) {
