@@ -26,6 +26,8 @@ struct FlowLabels {
   // and one line there.
   std::string src_workload, dst_workload;  // "deployment/web" (--workload-labels)
   bool with_workload = false;
+  std::string dst_dns_name;  // the name the pod resolved the peer from (--ebpf-dns-tracer-enabled)
+  bool with_dns_name = false;
 
   friend bool operator==(const FlowLabels&, const FlowLabels&) = default;
 
@@ -38,6 +40,7 @@ struct FlowLabels {
       fn(std::string_view("src_workload"), src_workload);
       fn(std::string_view("dst_workload"), dst_workload);
     }
+    if (with_dns_name) fn(std::string_view("dst_dns_name"), dst_dns_name);
   }
 
   // Label values in kLabelNames order.
