@@ -41,6 +41,7 @@ const char* reason_phrase(int status) {
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 410: return "Gone";
+    case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -275,11 +276,12 @@ void FakeKubeApiServer::stop() {
     conns.swap(impl_->connections);
   }
   for (auto& t : conns) t.join();
+  // The byte written above, read outside the lock (the acceptor, its only other reader, is gone).
+  char drain = 0;
+  (void)!::read(impl_->wake[0], &drain, 1);
   std::lock_guard lock(impl_->mu);
   ::close(impl_->listen_fd);
   impl_->listen_fd = -1;
-  char drain = 0;
-  (void)!::read(impl_->wake[0], &drain, 1);  // the byte written above
 }
 
 void FakeKubeApiServer::Impl::accept_loop() {
@@ -447,11 +449,11 @@ bool FakeKubeApiServer::Impl::serve_list(SSL* ssl, Resource r,
     // over the rest of the map (the real server asks etcd for a count; the token stays opaque).
     const size_t offset = q["continue"].empty() ? 0 : token_offset(q["continue"]);
     const size_t remaining = objs.size() - std::min(objs.size(), offset + n);
-    const std::string token_text = nlohmann::json{{"v", "meta.k8s.io/v1"},
-                                                  {"rv", list_rv},
-                                                  {"start", std::prev(end)->first + '\0'},
-                                                  {"offset", offset + n}}
-                                       .dump();
+    const std::string token_text = nlohmann::json{
+        {"v", "meta.k8s.io/v1"},
+        {"rv", list_rv},
+        {"start", std::prev(end)->first + '\0'},
+        {"offset", offset + n}}.dump();
     meta += fmt::format(",\"continue\":\"{}\",\"remainingItemCount\":{}", b64url(token_text),
                         remaining);
   }
@@ -461,8 +463,9 @@ bool FakeKubeApiServer::Impl::serve_list(SSL* ssl, Resource r,
   thread_local std::string out;
   out.clear();
   out.reserve(body_bytes + 256);
-  out += fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                     body_bytes);
+  out +=
+      fmt::format("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                  body_bytes);
   out += prefix;
   for (bool first = true; it != end; ++it, first = false) {
     if (!first) out += ',';
@@ -476,6 +479,24 @@ bool FakeKubeApiServer::Impl::serve_list(SSL* ssl, Resource r,
 bool FakeKubeApiServer::Impl::serve_watch(SSL* ssl, Resource r,
                                           std::map<std::string, std::string>& q) {
   const bool bookmarks = q["allowWatchBookmarks"] == "true" || q["allowWatchBookmarks"] == "1";
+  // sendInitialEvents, validated as the real server does (staging/src/k8s.io/apimachinery/pkg/
+  // apis/meta/internalversion/validation: it needs resourceVersionMatch=NotOlderThan and
+  // allowWatchBookmarks=true), or refused or ignored per options.watch_list.
+  const bool initial =
+      q["sendInitialEvents"] == "true" && options.watch_list != WatchListMode::kIgnored;
+  if (initial) {
+    std::string problem;
+    if (options.watch_list == WatchListMode::kForbidden) {
+      problem =
+          "sendInitialEvents is forbidden for watch unless the WatchList feature gate is "
+          "enabled";
+    } else if (q["resourceVersionMatch"] != "NotOlderThan") {
+      problem = "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan";
+    } else if (!bookmarks) {
+      problem = "sendInitialEvents requires setting allowWatchBookmarks to true";
+    }
+    if (!problem.empty()) return send_response(ssl, 422, status_json(422, "Invalid", problem));
+  }
   const auto deadline = q["timeoutSeconds"].empty()
                             ? Clock::time_point::max()
                             : Clock::now() + std::chrono::seconds(std::stoll(q["timeoutSeconds"]));
@@ -495,6 +516,13 @@ bool FakeKubeApiServer::Impl::serve_watch(SSL* ssl, Resource r,
       out += fmt::format("{{\"type\":\"ADDED\",\"object\":{}}}\n", json);
     }
     from = rv;
+    if (initial) {
+      out += fmt::format(
+          "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{}\",\"apiVersion\":\"v1\","
+          "\"metadata\":{{\"resourceVersion\":\"{}\",\"creationTimestamp\":null,"
+          "\"annotations\":{{\"k8s.io/initial-events-end\":\"true\"}}}}}}}}\n",
+          kind(r), rv);
+    }
   } else {
     from = std::stoull(rv_param);
     if (from < compacted) {

@@ -8,6 +8,7 @@
 //    remainingItemCount; an expired continue token is 410 Expired;
 //  - ?watch=1&resourceVersion=&allowWatchBookmarks=&timeoutSeconds= : chunked newline-delimited
 //    events ADDED/MODIFIED/DELETED, BOOKMARK, and ERROR 410 for a compacted resourceVersion;
+//  - &sendInitialEvents=true&resourceVersionMatch=NotOlderThan : a streaming list (WatchListMode);
 //  - one global resourceVersion bumped by every change, stamped into the object (as etcd does).
 // Faults on demand: dropped connections, delayed responses, HTTP errors, garbage lines, restart.
 // Objects are stored as the full JSON documents the tests give it (objects.h builds them from the
@@ -28,12 +29,20 @@ namespace egressd::testing {
 
 enum class Resource { kPods, kNodes };
 
+// How the fake answers a watch with sendInitialEvents=true (KEP-3157 "watch-list").
+enum class WatchListMode {
+  kSupported,  // every object as ADDED, then a BOOKMARK annotated k8s.io/initial-events-end
+  kForbidden,  // 422 Invalid, as a server with the WatchList feature gate off
+  kIgnored,    // as a server older than the feature: a plain watch from "now"
+};
+
 struct FakeApiServerOptions {
   std::string token = "fake-token-1";
   // Returns an unbound TCP socket; lets a test create it inside a network namespace. Default:
   // socket(AF_INET, SOCK_STREAM) in the caller's namespace.
   std::function<int()> make_socket;
   std::chrono::milliseconds bookmark_interval{0};  // 0: no bookmarks
+  WatchListMode watch_list = WatchListMode::kSupported;
 };
 
 struct FakeRequest {

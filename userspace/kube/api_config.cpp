@@ -42,7 +42,7 @@ Result<YAML::Node> named_entry(const YAML::Node& root, const char* list, const c
   if (entries) {
     for (const auto& e : entries) {
       if (e.IsMap() && e["name"] && e["name"].Scalar() == name) {
-        const YAML::Node body = e[field];
+        YAML::Node body = e[field];
         if (!body || !body.IsMap()) {
           return fail(Errc::kInvalidArgument,
                       fmt::format("{} {}: {}: expected a map", list, quote(name), field));

@@ -10,7 +10,7 @@
 namespace egressd::kube {
 namespace {
 
-constexpr size_t kMaxErrorBody = 64 * 1024;
+constexpr size_t kMaxErrorBody = size_t{64} * 1024;
 // client-go re-reads a token file at most once a minute (transport/token_source.go); the kubelet
 // refreshes projected tokens well before they expire (at 80% of their life).
 constexpr std::chrono::seconds kTokenRecheck{60};

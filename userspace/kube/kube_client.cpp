@@ -46,6 +46,8 @@ Result<std::unique_ptr<KubeClient>> KubeClient::create(const ApiConfig& config,
     ro.timeouts = client->options_.timeouts;
     ro.backoff_min = client->options_.backoff_min;
     ro.backoff_max = client->options_.backoff_max;
+    ro.watch_list = client->options_.watch_list;
+    ro.watch_list_timeout = client->options_.watch_list_timeout;
     auto reflector =
         std::make_unique<Reflector>(ro, std::move(*http), client->shared_, metrics, on_synced);
     (kind == ObjectKind::kPod ? client->pods_ : client->nodes_) = std::move(reflector);

@@ -35,6 +35,8 @@ struct KubeClientOptions {
   std::chrono::milliseconds backoff_min{800};
   std::chrono::milliseconds backoff_max{30000};
   std::chrono::milliseconds publish_interval{100};
+  bool watch_list = false;  // sendInitialEvents streaming lists (reflector.h)
+  std::chrono::seconds watch_list_timeout{60};
 };
 
 class KubeClient {

@@ -52,6 +52,7 @@ Reflector::Reflector(ReflectorOptions options, std::unique_ptr<HttpClient> http,
       shared_(shared),
       on_synced_(std::move(on_synced)),
       watch_parser_(options.kind),
+      watch_list_(options.watch_list),
       backoff_(options.backoff_min),
       rng_(std::random_device{}()),
       lists_(metrics.counter("egressd_kube_list_requests_total",
@@ -111,9 +112,29 @@ void Reflector::sleep_backoff(const std::stop_token& stop) {
   backoff_ = std::min(backoff_ * 2, options_.backoff_max);
 }
 
+void Reflector::mark_synced(const char* how) {
+  if (synced_.exchange(true)) return;
+  synced_gauge_.set(1);
+  spdlog::info("kube {}: initial {} indexed (resourceVersion {})", resource(), how,
+               resource_version_);
+  on_synced_();
+}
+
 void Reflector::run(const std::stop_token& stop) {
   const std::stop_callback interrupt(stop, [this] { http_->interrupt(); });
   while (!stop.stop_requested()) {
+    if (resource_version_.empty() && watch_list_) {
+      // The index is rebuilt from the stream; on success resource_version_ is set and the same
+      // stream goes on as a plain watch until it ends, then the loop below re-watches.
+      switch (watch(stop, true)) {
+        case WatchEnd::kClosed: backoff_ = options_.backoff_min; break;
+        case WatchEnd::kExpired: relists_.inc(); break;
+        case WatchEnd::kFailed: sleep_backoff(stop); break;
+        case WatchEnd::kStopped: return;
+        case WatchEnd::kUnsupported: watch_list_ = false; break;
+      }
+      continue;
+    }
     if (resource_version_.empty()) {
       if (auto st = list(stop); !st) {
         if (stop.stop_requested()) break;
@@ -122,14 +143,9 @@ void Reflector::run(const std::stop_token& stop) {
         continue;
       }
       backoff_ = options_.backoff_min;
-      if (!synced_.exchange(true)) {
-        synced_gauge_.set(1);
-        spdlog::info("kube {}: initial list indexed (resourceVersion {})", resource(),
-                     resource_version_);
-        on_synced_();
-      }
+      mark_synced("list");
     }
-    switch (watch(stop)) {
+    switch (watch(stop, false)) {
       case WatchEnd::kClosed: backoff_ = options_.backoff_min; break;  // timeoutSeconds: rewatch
       case WatchEnd::kExpired:
         relists_.inc();
@@ -139,6 +155,7 @@ void Reflector::run(const std::stop_token& stop) {
         break;
       case WatchEnd::kFailed: sleep_backoff(stop); break;
       case WatchEnd::kStopped: return;
+      case WatchEnd::kUnsupported: break;  // only a watch-list ends so
     }
   }
 }
@@ -160,6 +177,7 @@ Status Reflector::list(const std::stop_token& stop) {
     if (!token.empty()) target += "&continue=" + url_escape(token);
     body.clear();
     lists_.inc();
+    const auto requested = std::chrono::steady_clock::now();
     bool too_big = false;
     auto res = http_->get(
         target,
@@ -188,6 +206,8 @@ Status Reflector::list(const std::stop_token& stop) {
                                          quote(res->error_body.substr(0, 300))));
     }
     reachable_.store(true);
+    const auto received = std::chrono::steady_clock::now();
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // parse in place (watch_event.h)
     auto page = parse_list_page(
         parser, body, options_.kind, [&](Pod&& p) { pods.push_back(std::move(p)); },
         [&](Node&& n) { nodes.push_back(std::move(n)); },
@@ -197,13 +217,20 @@ Status Reflector::list(const std::stop_token& stop) {
           if (log_limit_.allow(suppressed)) {
             spdlog::warn("kube {}: skipping invalid object: {}", resource(), e.message());
           }
-        });
+        },
+        body.capacity());
     if (!page) return std::unexpected(std::move(page.error()));
     {
       std::lock_guard lock(shared_.mutex);
       for (const Pod& p : pods) shared_.builder.upsert_pod(p);
       for (const Node& n : nodes) shared_.builder.upsert_node(n);
     }
+    const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    spdlog::debug(
+        "kube {}: list page of {} bytes, {} items: {:.1f} ms to receive, {:.1f} ms to "
+        "index",
+        resource(), body.size(), page->items, ms(received - requested),
+        ms(std::chrono::steady_clock::now() - received));
     pods.clear();
     nodes.clear();
     rv = page->resource_version;
@@ -243,12 +270,30 @@ void Reflector::apply(WatchEvent&& ev) {
   }
 }
 
-Reflector::WatchEnd Reflector::watch(const std::stop_token& stop) {
+Reflector::WatchEnd Reflector::watch(const std::stop_token& stop, bool initial) {
   std::uniform_int_distribution<int64_t> dist(0, options_.watch_timeout.count());
-  const auto timeout = options_.watch_timeout + std::chrono::seconds(dist(rng_));
-  const std::string target = fmt::format(
-      "/api/v1/{}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
-      resource(), url_escape(resource_version_), timeout.count());
+  const auto timeout = initial ? options_.watch_list_timeout
+                               : options_.watch_timeout + std::chrono::seconds(dist(rng_));
+  // A watch-list names no resourceVersion: with NotOlderThan that is a consistent read, the
+  // current state of etcd (API concepts, "Streaming lists"); the real server insists on
+  // allowWatchBookmarks=true since the end of the initial events is a bookmark.
+  const std::string target =
+      initial ? fmt::format(
+                    "/api/v1/{}?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
+                    "&resourceVersionMatch=NotOlderThan&timeoutSeconds={}",
+                    resource(), timeout.count())
+              : fmt::format(
+                    "/api/v1/{}?watch=1&allowWatchBookmarks=true&resourceVersion={}"
+                    "&timeoutSeconds={}",
+                    resource(), url_escape(resource_version_), timeout.count());
+  const auto kind =
+      options_.kind == ObjectKind::kPod ? IndexBuilder::Kind::kPods : IndexBuilder::Kind::kNodes;
+  // Initial events still coming: their resourceVersions are no point to resume a watch from.
+  bool initial_pending = initial;
+  if (initial) {
+    std::lock_guard lock(shared_.mutex);
+    shared_.builder.begin_resync(kind);
+  }
   HttpTimeouts timeouts = options_.timeouts;
   timeouts.total = timeout + std::chrono::seconds(30);  // the server ends the watch first
   std::string pending;
@@ -291,12 +336,24 @@ Reflector::WatchEnd Reflector::watch(const std::stop_token& stop) {
             return false;
           }
           std::string rv = std::move(ev->resource_version);
+          const bool initial_end = ev->initial_events_end;
           if (ev->type == WatchType::kBookmark) {
             bookmarks_.inc();
           } else {
             apply(std::move(*ev));
           }
-          if (!rv.empty()) resource_version_ = std::move(rv);
+          if (initial_pending && initial_end && !rv.empty()) {
+            {
+              std::lock_guard lock(shared_.mutex);
+              shared_.builder.end_resync(kind);
+            }
+            initial_pending = false;
+            resource_version_ = std::move(rv);
+            backoff_ = options_.backoff_min;
+            mark_synced("watch-list");
+          } else if (!initial_pending && !rv.empty()) {
+            resource_version_ = std::move(rv);
+          }
         }
         pending.erase(0, start);
         return true;
@@ -309,6 +366,24 @@ Reflector::WatchEnd Reflector::watch(const std::stop_token& stop) {
   if (!res) {
     failed(std::move(res.error()).wrap("watch"));
     return WatchEnd::kFailed;
+  }
+  if (initial_pending && (res->status == 400 || res->status == 422)) {
+    // The feature gate is off (422 Invalid: "sendInitialEvents is forbidden for watch unless
+    // the WatchList feature gate is enabled") or the parameters are not understood.
+    spdlog::info(
+        "kube {}: the API server refuses sendInitialEvents (HTTP {}): listing page by "
+        "page instead",
+        resource(), res->status);
+    return WatchEnd::kUnsupported;
+  }
+  if (initial_pending && res->status == 200 && end == WatchEnd::kClosed) {
+    // An API server older than the feature ignores the parameter: a plain watch from "now"
+    // sends every object as ADDED but never the closing bookmark.
+    spdlog::info(
+        "kube {}: no initial-events-end bookmark within {} s: the API server does not "
+        "support sendInitialEvents; listing page by page instead",
+        resource(), timeout.count());
+    return WatchEnd::kUnsupported;
   }
   if (res->status == 410) return WatchEnd::kExpired;
   if (res->status != 200) {

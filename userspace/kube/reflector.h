@@ -36,6 +36,14 @@ struct ReflectorOptions {
   HttpTimeouts timeouts;
   std::chrono::milliseconds backoff_min{800};  // client-go's reflector backoff: 800 ms .. 30 s
   std::chrono::milliseconds backoff_max{30000};
+  // Streaming list ("watch-list", KEP-3157): the initial state comes as the ADDED events of a
+  // watch with sendInitialEvents=true, ended by a bookmark annotated k8s.io/initial-events-end,
+  // instead of list pages. A server that refuses it (400/422: feature gate off) or ignores it
+  // (no such bookmark before the stream's end) is listed page by page from then on.
+  bool watch_list = false;
+  // timeoutSeconds of the watch-list request: how long an old server that ignores the
+  // parameter can keep us waiting for the bookmark.
+  std::chrono::seconds watch_list_timeout{60};
 };
 
 // The builder and the lock that guards it, shared by the reflectors and the publisher.
@@ -57,10 +65,12 @@ class Reflector {
   [[nodiscard]] bool reachable() const noexcept { return reachable_.load(); }
 
  private:
-  enum class WatchEnd { kClosed, kExpired, kFailed, kStopped };
+  enum class WatchEnd { kClosed, kExpired, kFailed, kStopped, kUnsupported };
 
   Status list(const std::stop_token& stop);
-  WatchEnd watch(const std::stop_token& stop);
+  // `initial`: a watch-list (sendInitialEvents=true) that first re-builds the resource's index.
+  WatchEnd watch(const std::stop_token& stop, bool initial);
+  void mark_synced(const char* how);
   void apply(WatchEvent&& ev);
   void failed(const Error& error);
   void sleep_backoff(const std::stop_token& stop);
@@ -72,6 +82,7 @@ class Reflector {
   std::function<void()> on_synced_;
   WatchParser watch_parser_;
   std::string resource_version_;
+  bool watch_list_;  // options_.watch_list until the server shows it does not support it
   std::chrono::milliseconds backoff_;
   std::mt19937_64 rng_;
   std::atomic<bool> synced_{false};

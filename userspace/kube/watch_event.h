@@ -29,6 +29,9 @@ struct WatchEvent {
   WatchType type = WatchType::kAdded;
   std::string resource_version;  // the object's (or the bookmark's) metadata.resourceVersion
   std::variant<std::monostate, Pod, Node> object;  // ADDED/MODIFIED/DELETED of the expected kind
+  // BOOKMARK with the annotation "k8s.io/initial-events-end": "true": a watch with
+  // sendInitialEvents=true has sent every existing object (KEP-3157, "watch-list").
+  bool initial_events_end = false;
   // ERROR: the Status fields. code 410 with reason "Expired" or "Gone": list again.
   int64_t code = 0;
   std::string reason;
@@ -63,10 +66,13 @@ struct ListPage {
 // Parses a PodList/NodeList page with `parser` and calls on_pod/on_node per valid item. An item
 // that is not a valid object of the expected kind is skipped and passed to on_error: one bad
 // object must not stop a 100k-pod sync. A malformed document or wrong list kind is an error.
+// `readable`: bytes that may be read from json.data(); at least json.size() + SIMDJSON_PADDING
+// lets simdjson parse in place instead of copying the page into a fresh padded buffer.
 [[nodiscard]] Result<ListPage> parse_list_page(simdjson::dom::parser& parser, std::string_view json,
                                                ObjectKind kind,
                                                const std::function<void(Pod&&)>& on_pod,
                                                const std::function<void(Node&&)>& on_node,
-                                               const std::function<void(const Error&)>& on_error);
+                                               const std::function<void(const Error&)>& on_error,
+                                               size_t readable = 0);
 
 }  // namespace egressd::kube

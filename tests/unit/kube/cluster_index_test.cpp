@@ -148,7 +148,7 @@ TEST(ClusterIndex, RunningWinsOverPendingInEitherOrder) {
     } else {
       inv.pods = {pending, running};
     }
-    const ClusterIndex idx(std::move(inv), "n1", {});
+    const ClusterIndex idx(inv, "n1", {});
     EXPECT_EQ(pod_at(idx, "10.9.0.1"), "ns/running") << running_first;
     EXPECT_EQ(idx.ip_conflicts(), 1U);
   }
@@ -160,7 +160,7 @@ TEST(ClusterIndex, EqualRanksKeepTheFirst) {
               make_pod("second", "Running", "n1", "10.9.0.2"),
               make_pod("unknown-phase", "", "n1", "10.9.0.3"),
               make_pod("pending", "Pending", "n1", "10.9.0.3")};
-  const ClusterIndex idx(std::move(inv), "n1", {});
+  const ClusterIndex idx(inv, "n1", {});
   EXPECT_EQ(pod_at(idx, "10.9.0.2"), "ns/first");
   EXPECT_EQ(pod_at(idx, "10.9.0.3"), "ns/unknown-phase");
   EXPECT_EQ(idx.ip_conflicts(), 2U);
@@ -169,7 +169,7 @@ TEST(ClusterIndex, EqualRanksKeepTheFirst) {
 TEST(ClusterIndex, EmptyThisNodeClaimsNoUnscheduledPods) {
   Inventory inv;
   inv.pods = {make_pod("unscheduled", "Pending", "", "10.9.0.4")};
-  const ClusterIndex idx(std::move(inv), "", {});
+  const ClusterIndex idx(inv, "", {});
   EXPECT_EQ(idx.local_endpoints()->size(), 0U);
   EXPECT_EQ(pod_at(idx, "10.9.0.4"), "ns/unscheduled");
 }

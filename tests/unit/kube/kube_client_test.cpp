@@ -267,5 +267,77 @@ TEST(KubeClient, ClientCertificateAuthAndServerTrust) {
   EXPECT_TRUE(other.server->requests().empty());
 }
 
+// Streaming list (sendInitialEvents, KEP-3157): the initial state from one watch, no list page,
+// and the same stream then carries the changes.
+TEST(KubeClient, WatchListStreamsTheInitialState) {
+  ClientRig rig;
+  two_nodes(rig);
+  for (int i = 0; i < 5; ++i) {
+    rig.pod(pod("shop", "w-" + std::to_string(i), "node-a", {"10.1.1." + std::to_string(i + 1)}));
+  }
+  auto options = ClientRig::fast_options("node-a");
+  options.watch_list = true;
+  rig.start(rig.config(), options);
+  ASSERT_TRUE(rig.client->wait_synced(10s));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(rig.pod_at("10.1.1." + std::to_string(i + 1)), "shop/w-" + std::to_string(i));
+  }
+  EXPECT_EQ(rig.index.get()->node_count(), 2U);
+  size_t streams = 0;
+  for (const auto& r : rig.server->requests()) {
+    EXPECT_EQ(r.target.find("limit="), std::string::npos) << "a list page: " << r.target;
+    if (r.target.find("sendInitialEvents=true") != std::string::npos) {
+      ++streams;
+      EXPECT_NE(r.target.find("resourceVersionMatch=NotOlderThan"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(streams, 2U) << "one per resource";
+  rig.pod(pod("shop", "late", "node-b", {"10.1.1.99"}));
+  EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.1.99") == "shop/late"; }));
+  rig.server->remove(Resource::kPods, "shop", "w-0");
+  EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.1.1") == "<none>"; }));
+}
+
+// A server with the WatchList feature gate off answers 422: the client lists page by page.
+TEST(KubeClient, WatchListRefusedFallsBackToPages) {
+  FakeApiServerOptions server_options;
+  server_options.watch_list = WatchListMode::kForbidden;
+  ClientRig rig(std::move(server_options));
+  two_nodes(rig);
+  rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
+  auto options = ClientRig::fast_options("node-a");
+  options.watch_list = true;
+  rig.start(rig.config(), options);
+  ASSERT_TRUE(rig.client->wait_synced(10s));
+  EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
+  size_t refused = 0;
+  size_t pages = 0;
+  for (const auto& r : rig.server->requests()) {
+    if (r.target.find("sendInitialEvents=true") != std::string::npos) ++refused;
+    if (r.target.find("limit=3") != std::string::npos) ++pages;
+  }
+  EXPECT_EQ(refused, 2U) << "tried once per resource, then never again";
+  EXPECT_EQ(pages, 2U);
+  EXPECT_EQ(metric_value(rig.metrics, "egressd_kube_api_unreachable"), 0);
+}
+
+// A server older than the feature ignores the parameter: a plain watch without the closing
+// bookmark. When the stream ends (timeoutSeconds) the client lists page by page.
+TEST(KubeClient, WatchListIgnoredFallsBackToPages) {
+  FakeApiServerOptions server_options;
+  server_options.watch_list = WatchListMode::kIgnored;
+  ClientRig rig(std::move(server_options));
+  two_nodes(rig);
+  rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
+  auto options = ClientRig::fast_options("node-a");
+  options.watch_list = true;
+  options.watch_list_timeout = 1s;
+  rig.start(rig.config(), options);
+  ASSERT_TRUE(rig.client->wait_synced(10s));
+  EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
+  rig.pod(pod("shop", "b", "node-a", {"10.1.0.2"}));
+  EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.0.2") == "shop/b"; }));
+}
+
 }  // namespace
 }  // namespace egressd::testing

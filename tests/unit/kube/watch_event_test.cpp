@@ -27,6 +27,18 @@ TEST(WatchParser, BookmarkAndExpired) {
   ASSERT_TRUE(bm.has_value()) << bm.error().message();
   EXPECT_EQ(bm->type, WatchType::kBookmark);
   EXPECT_EQ(bm->resource_version, "777");
+  EXPECT_FALSE(bm->initial_events_end);
+  // The end of a watch-list's initial events (KEP-3157).
+  const auto end = p.parse(
+      R"({"type":"BOOKMARK","object":{"kind":"Node","apiVersion":"v1","metadata":{"resourceVersion":"778","creationTimestamp":null,"annotations":{"k8s.io/initial-events-end":"true"}}}})");
+  ASSERT_TRUE(end.has_value()) << end.error().message();
+  EXPECT_TRUE(end->initial_events_end);
+  EXPECT_EQ(end->resource_version, "778");
+  EXPECT_FALSE(
+      p.parse(
+           R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9","annotations":{"k8s.io/initial-events-end":true}}}})")
+          .has_value())
+      << "a non-string annotation is a type error";
   const auto gone = p.parse(
       R"j({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (5)","reason":"Expired","code":410}})j");
   ASSERT_TRUE(gone.has_value()) << gone.error().message();
