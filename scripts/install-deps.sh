@@ -12,10 +12,15 @@ packages=(
   # userspace libraries
   libmnl-dev libtbb-dev libconcurrentqueue-dev prometheus-cpp-dev
   libyaml-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev
+  # Kubernetes API client: HTTPS via libcurl (OpenSSL); OpenSSL also makes the fake API server's
+  # test PKI; nlohmann-json is the sync benchmark's baseline and the fake's object builder
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests: real conntrack, nftables, namespaces, a real Prometheus
   iproute2 nftables conntrack ethtool prometheus procps curl kmod
+  # DNS tracer: dnsmasq answers the tests' queries; c-ares is the parser benchmark's baseline
+  dnsmasq-base libc-ares-dev
 )
 
 missing=()

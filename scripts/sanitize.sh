@@ -50,7 +50,13 @@ echo "sanitize $kind: unit and bpf tiers"
 ctest --test-dir "$dir" -L '^(unit|bpf)$' --output-on-failure --no-tests=error
 ctest --test-dir "$dir" -R '^netfilter_source_test$' --output-on-failure --no-tests=error
 
+# integration_agent_test is left out here to keep CI under 30 minutes (it is the longest test,
+# ~105 s, and under a sanitizer twice that): the agent code paths it drives — both sources, every
+# scenario kind, enrichment and export — also run, sanitized, in integration_ebpf_test (both
+# sources on the same traffic), integration_prometheus_test and the Kubernetes API and DNS tests.
+# EGRESSD_SANITIZE_ALL=1 includes it.
+skip='^(netfilter_source_test|integration_agent_test)$'
+[[ ${EGRESSD_SANITIZE_ALL:-0} == 1 ]] && skip='^netfilter_source_test$'
 echo "sanitize $kind: integration tier of $main against $dir/userspace/app/egressd"
 EGRESSD_IT_AGENT=$PWD/$dir/userspace/app/egressd \
-  ctest --test-dir "$main" -L '^integration$' -E '^netfilter_source_test$' --output-on-failure \
-  --no-tests=error
+  ctest --test-dir "$main" -L '^integration$' -E "$skip" --output-on-failure --no-tests=error

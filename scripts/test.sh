@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing (apt), builds, and runs every test tier —
 # unit, BPF (real kernel), integration (namespaces, conntrack, nftables, Prometheus), fuzz and
-# benchmark smoke runs — plus the format and lint checks. Run as root on Debian 12.
+# benchmark smoke runs — plus the format and lint checks and the ASan/UBSan and TSan jobs
+# (build-asan/, build-tsan/). Run as root on Debian 12.
 #   sudo scripts/test.sh [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,14 @@ scripts/lint.sh "$build_dir"
 for label in unit bpf fuzz integration bench; do
   step "tests: $label"
   ctest --test-dir "$build_dir" -L "^${label}\$" --output-on-failure --no-tests=error
+done
+
+# The sanitizer jobs, last (the costliest): unit, BPF and integration tiers again under
+# ASan+UBSan, then under TSan, each in its own build directory (scripts/sanitize.sh).
+# EGRESSD_SANITIZERS="asan" (or "") narrows them for a local run; CI runs both.
+for kind in ${EGRESSD_SANITIZERS-asan tsan}; do
+  step "sanitizers: $kind"
+  scripts/sanitize.sh "$kind" "$build_dir"
 done
 
 step "all tests passed in $(($(date +%s) - start)) s"

@@ -20,6 +20,10 @@ std::string s(std::string_view v) {
 
 }  // namespace
 
+std::string source_param_name(const ::testing::TestParamInfo<std::string_view>& info) {
+  return std::string(info.param);
+}
+
 void AgentTest::SetUp() {
   ASSERT_EQ(::geteuid(), 0u) << "integration tests need root";
   topo_ = std::make_unique<Topology>(TopologyOptions{.enable_conntrack_acct = false});
@@ -28,7 +32,20 @@ void AgentTest::SetUp() {
   const RunResult init = run_agent_init(topo_->node());
   ASSERT_TRUE(init.ok()) << init.describe();
   ASSERT_EQ(read_sysctl(topo_->node(), kAcct), "1") << "`egressd init` must enable accounting";
-  agent_ = std::make_unique<Agent>(*topo_, dir_->path());
+  const std::string source(GetParam());
+  AgentOptions options{.extra_args = {"--ct-mode", source}};
+  configure_agent(options);
+  agent_ = std::make_unique<Agent>(*topo_, dir_->path(), std::move(options));
+  // The agent runs the source asked for (no silent fallback).
+  bool reported = false;
+  for (const auto& sample : agent_->metrics()) {
+    if (sample.name == "egressd_source_info" && sample.value == 1 &&
+        sample.labels.contains("source")) {
+      EXPECT_EQ(sample.labels.at("source"), source);
+      reported = true;
+    }
+  }
+  EXPECT_TRUE(reported) << "egressd_source_info missing";
 }
 
 void AgentTest::TearDown() {

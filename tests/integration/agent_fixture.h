@@ -2,9 +2,15 @@
 // the agent started in the node namespace, and the comparison of its /metrics with the ground
 // truth. Each test gets its own topology and agent, so counters start at zero and no test sees
 // another's flows.
+//
+// The fixture is parametrized by the flow source (`--ct-mode`): every scenario runs against each
+// source of kSources and must hold unchanged; the agent must report the requested source in
+// egressd_source_info, so a silent fallback fails the test.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <gtest/gtest.h>
@@ -17,10 +23,20 @@
 
 namespace egressd::testing {
 
-class AgentTest : public ::testing::Test {
+// The --ct-mode values every scenario runs with.
+inline constexpr std::array<std::string_view, 2> kSources = {"netfilter", "ebpf"};
+
+// "netfilter" -> "netfilter": test name suffixes.
+std::string source_param_name(const ::testing::TestParamInfo<std::string_view>& info);
+
+class AgentTest : public ::testing::TestWithParam<std::string_view> {
  protected:
   void SetUp() override;
   void TearDown() override;
+
+  // Called once the topology exists, before the agent starts: a derived fixture adds to the
+  // agent's options (kube_api_agent_test.cpp points it at a fake API server).
+  virtual void configure_agent(AgentOptions& /*options*/) {}
 
   [[nodiscard]] const Topology& topo() const { return *topo_; }
   [[nodiscard]] Agent& agent() { return *agent_; }

@@ -3,6 +3,7 @@
 // with the right Kubernetes labels, the real peer (never a service VIP) and the pod as local
 // endpoint (never the masquerade address). The fixture (agent_fixture.h) checks all series of the
 // agent against the truth, not only the scenario's, so any extra or double-counted series fails.
+// Every scenario runs once per flow source (--ct-mode netfilter and ebpf) and must hold for each.
 #include <chrono>
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ std::string s(std::string_view v) {
 // One connection over several read intervals: the agent must follow its running totals from
 // successive dumps while it is open (a checkpoint after every chunk) and end exactly at the
 // truth. The entry is left to expire, so the final numbers come from dumps, not from DESTROY.
-TEST_F(AgentTest, LongLivedTcpAcrossReadIntervals) {
+TEST_P(AgentTest, LongLivedTcpAcrossReadIntervals) {
   const std::vector<Exchange> chunks = {{200000, 10000}, {50000, 150000}, {300000, 5000}};
   TcpServer server(topo().remote(), s(kPodR.ip4), 9000, chunks);
   TcpClient client(topo().pod_a(), s(kPodR.ip4), 9000);
@@ -50,7 +51,7 @@ TEST_F(AgentTest, LongLivedTcpAcrossReadIntervals) {
 
 // Flows that open and close between two reads, deleted from conntrack right after their last
 // packet: no dump ever sees their final counters, only the DESTROY event carries them.
-TEST_F(AgentTest, ShortLivedTcpAndUdpDeletedWithinOneInterval) {
+TEST_P(AgentTest, ShortLivedTcpAndUdpDeletedWithinOneInterval) {
   const auto& node = topo().node();
   std::vector<Exchange> tcp_all;
   std::vector<Exchange> udp_all;
@@ -88,7 +89,7 @@ TEST_F(AgentTest, ShortLivedTcpAndUdpDeletedWithinOneInterval) {
 
 // pod-a -> ClusterIP -> pod-b on the same node: the peer is the backend, and the backend pod
 // sees the same conversation from its side.
-TEST_F(AgentTest, ClusterIpWithLocalBackend) {
+TEST_P(AgentTest, ClusterIpWithLocalBackend) {
   const std::vector<Exchange> v4 = {{50000, 120000}};
   const std::vector<Exchange> v6 = {{7000, 9000}};
   const std::vector<Exchange> udp = {{500, 700}};
@@ -108,7 +109,7 @@ TEST_F(AgentTest, ClusterIpWithLocalBackend) {
 }
 
 // pod -> ClusterIP -> pod of another node (another zone), IPv4 and IPv6.
-TEST_F(AgentTest, ClusterIpWithRemoteBackend) {
+TEST_P(AgentTest, ClusterIpWithRemoteBackend) {
   const std::vector<Exchange> v4 = {{30000, 200000}};
   const std::vector<Exchange> v6 = {{12000, 34000}};
   tcp_flow(topo().pod_b(), topo().remote(), kPodR.ip4, kBackendPort, kVipRemote4, kServicePort, v4);
@@ -121,7 +122,7 @@ TEST_F(AgentTest, ClusterIpWithRemoteBackend) {
 }
 
 // pod -> internet through the node's masquerade: the local endpoint stays the pod.
-TEST_F(AgentTest, InternetThroughSnat) {
+TEST_P(AgentTest, InternetThroughSnat) {
   const std::vector<Exchange> https = {{2000, 90000}, {500, 30000}};
   const std::vector<Exchange> https6 = {{3000, 45000}};
   const std::vector<Exchange> dns = {{60, 400}, {70, 1200}};
@@ -137,7 +138,7 @@ TEST_F(AgentTest, InternetThroughSnat) {
 }
 
 // Two pods of this node talking in both directions: each pod's side once, A's tx = B's rx.
-TEST_F(AgentTest, SameNodePodToPodBothDirections) {
+TEST_P(AgentTest, SameNodePodToPodBothDirections) {
   const std::vector<Exchange> a_to_b = {{30000, 5000}};
   const std::vector<Exchange> b_to_a = {{8000, 60000}};
   const std::vector<Exchange> udp = {{100, 200}, {1400, 1400}};
@@ -162,7 +163,7 @@ TEST_F(AgentTest, SameNodePodToPodBothDirections) {
   EXPECT_EQ(series.size(), 4u);
 }
 
-TEST_F(AgentTest, Ipv6PodToRemotePod) {
+TEST_P(AgentTest, Ipv6PodToRemotePod) {
   const std::vector<Exchange> tcp = {{40000, 80000}};
   const std::vector<Exchange> udp = {{1000, 1000}, {20, 1300}};
   tcp_flow(topo().pod_a(), topo().remote(), kPodR.ip6, 9000, kPodR.ip6, 9000, tcp);
@@ -175,7 +176,7 @@ TEST_F(AgentTest, Ipv6PodToRemotePod) {
 }
 
 // Traffic of the node itself is reported under the node (src_pod empty), never dropped.
-TEST_F(AgentTest, NodeOriginatedTrafficIsTheNodes) {
+TEST_P(AgentTest, NodeOriginatedTrafficIsTheNodes) {
   // Writes within one MSS: the node's own TCP is always GSO, and conntrack and the output hook
   // count a larger write as one packet (README.md, "Packet counts").
   const std::vector<Exchange> tcp = {{1000, 50000}, {1200, 30000}};
@@ -188,6 +189,8 @@ TEST_F(AgentTest, NodeOriginatedTrafficIsTheNodes) {
   expect_carries_payload(counters_of(series, kNode1Ip6, kPodR.ip6, "UDP"), udp);
   EXPECT_EQ(series.size(), 2u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Sources, AgentTest, ::testing::ValuesIn(kSources), source_param_name);
 
 }  // namespace
 }  // namespace egressd::testing

@@ -77,7 +77,7 @@ class PrometheusTest : public AgentTest {
   std::unique_ptr<PrometheusServer> prometheus_;
 };
 
-TEST_F(PrometheusTest, ScrapesTheAgentAndSumsMatchTheGroundTruth) {
+TEST_P(PrometheusTest, ScrapesTheAgentAndSumsMatchTheGroundTruth) {
   tcp_flow(topo().pod_a(), topo().pod_b(), kPodB.ip4, 7000, kPodB.ip4, 7000, {{20000, 3000}});
   tcp_flow(topo().pod_a(), topo().remote(), kPodR.ip4, 9000, kPodR.ip4, 9000, {{5000, 70000}});
   tcp_flow(topo().pod_b(), topo().remote(), kPodR.ip6, 9000, kPodR.ip6, 9000, {{9000, 1000}});
@@ -103,6 +103,8 @@ TEST_F(PrometheusTest, ScrapesTheAgentAndSumsMatchTheGroundTruth) {
   expect_query("sum by (proto) (egressd_received_bytes_total{src_pod!=\"\"})",
                sum_by(expected, &SeriesCounters::rx_bytes, {"proto"}, pods_only));
 }
+
+INSTANTIATE_TEST_SUITE_P(Sources, PrometheusTest, ::testing::ValuesIn(kSources), source_param_name);
 
 }  // namespace
 }  // namespace egressd::testing

@@ -222,6 +222,30 @@ Result<Invocation> parse(const std::vector<std::string>& args, const Environment
                                                      shown("metrics-series-ttl"))));
   }
 
+  if (cfg.dns_min_ttl > cfg.dns_max_ttl) {
+    const RawValue* min_raw = winner[*detail::find_setting("dns-min-ttl")];
+    const RawValue* max_raw = winner[*detail::find_setting("dns-max-ttl")];
+    if (min_raw != nullptr) {
+      return fail(Errc::kInvalidArgument,
+                  invalid_value(*min_raw, fmt::format("must not exceed --dns-max-ttl ({})",
+                                                      shown("dns-max-ttl"))));
+    }
+    return fail(Errc::kInvalidArgument,
+                invalid_value(*max_raw, fmt::format("must not be below --dns-min-ttl ({})",
+                                                    shown("dns-min-ttl"))));
+  }
+
+  if (const RawValue* kc_raw = winner[*detail::find_setting("kubeconfig")];
+      kc_raw != nullptr && !cfg.kubeconfig_path.empty()) {
+    if (kc_raw->origin.kind == Origin::Kind::kFile &&
+        std::filesystem::path(cfg.kubeconfig_path).is_relative()) {
+      cfg.kubeconfig_path =
+          (std::filesystem::path(config_path).parent_path() / cfg.kubeconfig_path).string();
+    }
+    if (auto ok = check_readable(cfg.kubeconfig_path, *kc_raw); !ok) {
+      return std::unexpected(std::move(ok.error()));
+    }
+  }
   if (const RawValue* inv_raw = winner[*detail::find_setting("inventory")];
       inv_raw != nullptr && !cfg.inventory_path.empty()) {
     // A relative path in the config file is relative to that file, as in Prometheus's config.

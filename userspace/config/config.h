@@ -19,7 +19,7 @@
 namespace egressd::config {
 
 // Flow source selection. New sources (ebpf, cilium) are added here and to the --ct-mode table.
-enum class CtMode { kAuto, kNetfilter };
+enum class CtMode { kAuto, kNetfilter, kCilium, kEbpf };
 
 // "auto", "netfilter": the --ct-mode spelling, for logs and the exported mode label.
 [[nodiscard]] std::string_view ct_mode_name(CtMode mode) noexcept;
@@ -37,7 +37,21 @@ struct Config {
   std::chrono::seconds metrics_series_ttl{600};  // --metrics-series-ttl: idle series expiry
   uint64_t max_flows = 1'000'000;                // --max-flows: reducer key bound
   uint64_t queue_capacity = 1024;                // --queue-capacity: batches in flight
+  uint64_t reducer_shards = 0;                   // --reducer-shards: 0 = one per available CPU
   bool enable_conntrack_accounting = true;       // --enable-conntrack-accounting
+  uint64_t ebpf_map_entries = 65536;             // --ebpf-map-entries: eBPF flow keys/interval
+  std::string bpf_root;                          // --bpf-root: bpffs holding Cilium's pins
+  std::string cilium_version;                    // --cilium-version 1.16 (layout without BTF)
+  std::string cilium_layout;                     // --cilium-layout A|B|C|D
+  std::string cilium_clock = "auto";             // --cilium-clock auto|ktime|jiffies
+  std::string kubeconfig_path;                   // --kubeconfig FILE (else in-cluster)
+  bool workload_labels = false;                  // --workload-labels: src/dst_workload labels
+  bool kube_watch_list = false;                  // --kube-watch-list: sendInitialEvents lists
+  bool ebpf_dns_tracer_enabled = true;           // --ebpf-dns-tracer-enabled (docs/dns.md)
+  uint16_t dns_port = 53;                        // --dns-port: responses come from this port
+  std::chrono::seconds dns_min_ttl{60};          // --dns-min-ttl: shortest name lifetime
+  std::chrono::seconds dns_max_ttl{3600};        // --dns-max-ttl: longest name lifetime
+  uint64_t dns_cache_size = 65536;               // --dns-cache-size: (pod, address) entries
   std::string config_file;                       // --config FILE
 };
 

@@ -24,6 +24,9 @@ constexpr milliseconds kMaxReadInterval{3'600'000};
 constexpr seconds kMaxSeriesTtl{7 * 24 * 3600};
 constexpr uint64_t kMaxMaxFlows = 100'000'000;
 constexpr uint64_t kMaxQueueCapacity = 1'048'576;
+constexpr uint64_t kMaxReducerShards = 256;
+constexpr uint64_t kMinEbpfMapEntries = 1024;
+constexpr uint64_t kMaxEbpfMapEntries = 16'777'216;
 
 Status problem(std::string text) {
   return fail(Errc::kInvalidArgument, std::move(text));
@@ -93,8 +96,12 @@ Status apply_ct_mode(Config& c, const RawValue& v) {
     c.ct_mode = CtMode::kAuto;
   } else if (v.text == "netfilter") {
     c.ct_mode = CtMode::kNetfilter;
+  } else if (v.text == "ebpf") {
+    c.ct_mode = CtMode::kEbpf;
+  } else if (v.text == "cilium") {
+    c.ct_mode = CtMode::kCilium;
   } else {
-    return problem("expected one of: auto, netfilter");
+    return problem("expected one of: auto, netfilter, ebpf, cilium");
   }
   return {};
 }
@@ -216,6 +223,125 @@ Status apply_queue_capacity(Config& c, const RawValue& v) {
   return apply_count(c.queue_capacity, v, kMaxQueueCapacity);
 }
 
+// 0 asks the reducer for one shard per CPU the process may use (affinity and cgroup quota).
+Status apply_reducer_shards(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto n = parse_uint(v.text);
+  if (!n || *n > kMaxReducerShards) {
+    return problem(
+        fmt::format("expected 0 (one per CPU) or a whole number up to {}", kMaxReducerShards));
+  }
+  c.reducer_shards = *n;
+  return {};
+}
+
+Status apply_ebpf_map_entries(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto n = parse_uint(v.text);
+  if (!n || *n < kMinEbpfMapEntries || *n > kMaxEbpfMapEntries) {
+    return problem(fmt::format("expected a whole number from {} to {}", kMinEbpfMapEntries,
+                               kMaxEbpfMapEntries));
+  }
+  c.ebpf_map_entries = *n;
+  return {};
+}
+
+// Settings of the Cilium source (docs/cilium.md). The version is checked for syntax here; which
+// versions have a known layout is the Cilium module's knowledge, checked when the source opens.
+Status apply_bpf_root(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text.empty() || v.text.front() != '/') return problem("expected an absolute path");
+  c.bpf_root = v.text;
+  return {};
+}
+
+Status apply_cilium_version(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  std::string_view t = v.text;
+  if (!t.empty() && t.front() == 'v') t.remove_prefix(1);
+  const size_t dot = t.find('.');
+  const auto digits = [](std::string_view d) {
+    return !d.empty() && d.size() <= 4 &&
+           std::all_of(d.begin(), d.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  };
+  const std::string_view rest = dot == std::string_view::npos ? "" : t.substr(dot + 1);
+  const size_t end = rest.find_first_of(".-+");
+  if (dot == std::string_view::npos || !digits(t.substr(0, dot)) || !digits(rest.substr(0, end))) {
+    return problem("expected a Cilium version like 1.16 or v1.16.3");
+  }
+  c.cilium_version = v.text;
+  return {};
+}
+
+Status apply_cilium_layout(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text.size() != 1 ||
+      std::string_view("ABCDabcd").find(v.text[0]) == std::string_view::npos) {
+    return problem("expected one of: A, B, C, D");
+  }
+  c.cilium_layout = std::string(1, static_cast<char>(v.text[0] & ~0x20));
+  return {};
+}
+
+Status apply_cilium_clock(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text != "auto" && v.text != "ktime" && v.text != "jiffies") {
+    return problem("expected one of: auto, ktime, jiffies");
+  }
+  c.cilium_clock = v.text;
+  return {};
+}
+
+// Checked for existence after all sources are merged, like --inventory (docs/kubernetes.md).
+Status apply_kubeconfig(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  c.kubeconfig_path = v.text;
+  return {};
+}
+
+Status apply_workload_labels(Config& c, const RawValue& v) {
+  return apply_bool(c.workload_labels, v);
+}
+
+Status apply_kube_watch_list(Config& c, const RawValue& v) {
+  return apply_bool(c.kube_watch_list, v);
+}
+
+// The DNS tracer (docs/dns.md). TTL clamps are whole seconds; --dns-min-ttl <= --dns-max-ttl is
+// checked once all sources are merged.
+constexpr seconds kMaxDnsTtl{7 * 24 * 3600};
+constexpr uint64_t kMaxDnsCacheSize = 16'777'216;
+
+Status apply_dns_tracer(Config& c, const RawValue& v) {
+  return apply_bool(c.ebpf_dns_tracer_enabled, v);
+}
+
+Status apply_dns_port(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  const auto n = parse_uint(v.text);
+  if (!n || *n == 0 || *n > 65535) return problem("expected a port number from 1 to 65535");
+  c.dns_port = static_cast<uint16_t>(*n);
+  return {};
+}
+
+Status apply_dns_min_ttl(Config& c, const RawValue& v) {
+  auto d = bounded_duration(v, seconds{0}, kMaxDnsTtl, "between 0s and 168h", "seconds");
+  if (!d) return std::unexpected(std::move(d.error()));
+  c.dns_min_ttl = *d;
+  return {};
+}
+
+Status apply_dns_max_ttl(Config& c, const RawValue& v) {
+  auto d = bounded_duration(v, seconds{1}, kMaxDnsTtl, "between 1s and 168h", "seconds");
+  if (!d) return std::unexpected(std::move(d.error()));
+  c.dns_max_ttl = *d;
+  return {};
+}
+
+Status apply_dns_cache_size(Config& c, const RawValue& v) {
+  return apply_count(c.dns_cache_size, v, kMaxDnsCacheSize);
+}
+
 Status apply_config(Config& c, const RawValue& v) {
   if (auto s = require_scalar(v); !s) return s;
   c.config_file = v.text;
@@ -223,12 +349,13 @@ Status apply_config(Config& c, const RawValue& v) {
 }
 
 // The order here is the order of --help and docs/configuration.md.
-const std::array<Setting, 14> kTable{{
+const std::array<Setting, 28> kTable{{
     {{"read-interval", "EGRESSD_READ_INTERVAL", "DURATION", "5s",
       "interval between two reads of the flow sources (100ms to 1h)"},
      apply_read_interval},
     {{"ct-mode", "EGRESSD_CT_MODE", "MODE", "auto",
-      "flow source: auto (best available) or netfilter (kernel conntrack over netlink)"},
+      "flow source: auto (best available), ebpf (in-kernel flow counters), netfilter (kernel "
+      "conntrack over netlink) or cilium (Cilium's conntrack maps)"},
      apply_ct_mode},
     {{"exclude-namespaces", "EGRESSD_EXCLUDE_NAMESPACES", "LIST", "kube-system",
       "comma-separated namespaces whose pods are not reported"},
@@ -255,15 +382,60 @@ const std::array<Setting, 14> kTable{{
       "drop a metric series idle this long (longer than --read-interval, at most 168h)"},
      apply_series_ttl},
     {{"max-flows", "EGRESSD_MAX_FLOWS", "COUNT", "1000000",
-      "most flows tracked at once; more are dropped and counted"},
+      "most flow keys per interval; more fold into one key per local endpoint (counted)"},
      apply_max_flows},
     {{"queue-capacity", "EGRESSD_QUEUE_CAPACITY", "COUNT", "1024",
       "record batches queued between sources and reducer; more are dropped and counted"},
      apply_queue_capacity},
+    {{"reducer-shards", "EGRESSD_REDUCER_SHARDS", "COUNT", "0",
+      "slices of the flow keys reduced in parallel, 1 to 256 (0: one per CPU available)"},
+     apply_reducer_shards},
+    {{"ebpf-map-entries", "EGRESSD_EBPF_MAP_ENTRIES", "COUNT", "65536",
+      "flow keys the eBPF source counts per read interval; more go through an overflow ring"},
+     apply_ebpf_map_entries},
     {{"enable-conntrack-accounting", "EGRESSD_ENABLE_CONNTRACK_ACCOUNTING", "BOOL", "true",
       "set net.netfilter.nf_conntrack_acct=1 at start (needs CAP_NET_ADMIN)"},
      apply_conntrack_accounting,
      true},
+    {{"bpf-root", "EGRESSD_BPF_ROOT", "PATH", "",
+      "bpffs holding Cilium's pins (default: /sys/fs/bpf, then /run/cilium/bpffs)"},
+     apply_bpf_root},
+    {{"cilium-version", "EGRESSD_CILIUM_VERSION", "VERSION", "",
+      "Cilium version (1.11 to 1.19): picks the conntrack layout when the maps have no BTF"},
+     apply_cilium_version},
+    {{"cilium-layout", "EGRESSD_CILIUM_LAYOUT", "LAYOUT", "",
+      "Cilium conntrack value layout A, B, C or D (docs/cilium.md), instead of --cilium-version"},
+     apply_cilium_layout},
+    {{"cilium-clock", "EGRESSD_CILIUM_CLOCK", "CLOCK", "auto",
+      "clock of Cilium entry lifetimes: auto, ktime or jiffies"},
+     apply_cilium_clock},
+    {{"kubeconfig", "EGRESSD_KUBECONFIG", "FILE", "",
+      "watch the API server of this kubeconfig (default: in-cluster service account)"},
+     apply_kubeconfig},
+    {{"workload-labels", "EGRESSD_WORKLOAD_LABELS", "BOOL", "false",
+      "add src_workload and dst_workload labels (deployment/web); more series"},
+     apply_workload_labels,
+     true},
+    {{"kube-watch-list", "EGRESSD_KUBE_WATCH_LIST", "BOOL", "false",
+      "initial sync as one streaming watch (sendInitialEvents); pages where unsupported"},
+     apply_kube_watch_list,
+     true},
+    {{"ebpf-dns-tracer-enabled", "EGRESSD_EBPF_DNS_TRACER_ENABLED", "BOOL", "true",
+      "name external peers (dst_dns_name) from the DNS responses pods receive (eBPF; skipped "
+      "with a log line where the kernel cannot)"},
+     apply_dns_tracer,
+     true},
+    {{"dns-port", "EGRESSD_DNS_PORT", "PORT", "53", "port DNS responses come from"},
+     apply_dns_port},
+    {{"dns-min-ttl", "EGRESSD_DNS_MIN_TTL", "DURATION", "1m",
+      "keep a DNS name at least this long, and while its flow has traffic"},
+     apply_dns_min_ttl},
+    {{"dns-max-ttl", "EGRESSD_DNS_MAX_TTL", "DURATION", "1h",
+      "forget a DNS name after at most this long, whatever its TTL (at most 168h)"},
+     apply_dns_max_ttl},
+    {{"dns-cache-size", "EGRESSD_DNS_CACHE_SIZE", "COUNT", "65536",
+      "most (pod, address) -> name entries; the least recently used makes room (counted)"},
+     apply_dns_cache_size},
     {{"config", "EGRESSD_CONFIG", "FILE", "", "YAML file of settings (keys are flag names)"},
      apply_config,
      false,
@@ -372,6 +544,8 @@ std::string_view ct_mode_name(CtMode mode) noexcept {
   switch (mode) {
     case CtMode::kAuto: return "auto";
     case CtMode::kNetfilter: return "netfilter";
+    case CtMode::kEbpf: return "ebpf";
+    case CtMode::kCilium: return "cilium";
   }
   return "unknown";
 }

@@ -1,5 +1,6 @@
 #include "harness/agent.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -39,21 +40,22 @@ std::string go_duration(std::chrono::milliseconds d) {
 ChildProcess start_agent(const Topology& topology, const std::filesystem::path& workdir,
                          const AgentOptions& options, uint16_t port,
                          const std::filesystem::path& log_path) {
-  std::vector<std::string> argv = {checked_binary().string(),
-                                   "--inventory",
-                                   write_inventory(workdir).string(),
-                                   "--node-name",
-                                   std::string(cluster::kAgentNode),
-                                   "--read-interval",
-                                   go_duration(options.read_interval),
-                                   "--http-listen-address",
-                                   kListenIp,
-                                   "--http-listen-port",
-                                   std::to_string(port),
-                                   "--log-level",
-                                   "debug",
-                                   "--exclude-namespaces",
-                                   ""};
+  std::vector<std::string> argv = {
+      checked_binary().string(),
+      options.kubeconfig.empty() ? "--inventory" : "--kubeconfig",
+      options.kubeconfig.empty() ? write_inventory(workdir).string() : options.kubeconfig.string(),
+      "--node-name",
+      std::string(cluster::kAgentNode),
+      "--read-interval",
+      go_duration(options.read_interval),
+      "--http-listen-address",
+      kListenIp,
+      "--http-listen-port",
+      std::to_string(port),
+      "--log-level",
+      "debug",
+      "--exclude-namespaces",
+      ""};
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   return ChildProcess::start(argv, topology.node(), log_path);
 }
@@ -61,6 +63,11 @@ ChildProcess start_agent(const Topology& topology, const std::filesystem::path& 
 }  // namespace
 
 std::filesystem::path agent_binary() {
+  // scripts/sanitize.sh runs these tests against a sanitizer build of the agent.
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): nothing in the tests modifies the environment
+  if (const char* other = std::getenv("EGRESSD_IT_AGENT"); other != nullptr && *other != '\0') {
+    return other;
+  }
   return EGRESSD_AGENT_PATH;
 }
 

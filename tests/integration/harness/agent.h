@@ -14,7 +14,8 @@
 
 namespace egressd::testing {
 
-// Path of the egressd binary of this build (compile definition EGRESSD_AGENT_PATH).
+// Path of the egressd binary under test: $EGRESSD_IT_AGENT if set (a sanitizer build, see
+// scripts/sanitize.sh), else this build's (compile definition EGRESSD_AGENT_PATH).
 [[nodiscard]] std::filesystem::path agent_binary();
 
 // `egressd init` in the namespace: enables nf_conntrack_acct there.
@@ -23,6 +24,9 @@ namespace egressd::testing {
 struct AgentOptions {
   std::chrono::milliseconds read_interval{1000};
   std::vector<std::string> extra_args;
+  // Where the agent gets its Kubernetes objects: empty, the inventory file of the simulated
+  // cluster (--inventory); else this kubeconfig (--kubeconfig), e.g. FakeClusterApi's.
+  std::filesystem::path kubeconfig{};
 };
 
 class Agent {

@@ -11,12 +11,6 @@ namespace {
 
 constexpr std::array kPods = {kPodA, kPodB, kPodR};
 
-struct NodeInfo {
-  std::string_view name;
-  std::string_view zone;
-  std::string_view ip4;
-  std::string_view ip6;
-};
 constexpr std::array kNodes = {NodeInfo{kAgentNode, kAgentZone, kNode1Ip4, kNode1Ip6},
                                NodeInfo{kRemoteNode, kRemoteZone, kNode2Ip4, kNode2Ip6}};
 
@@ -50,17 +44,21 @@ std::string node_item(const NodeInfo& n) {
       R"({{"apiVersion": "v1", "kind": "Node",
       "metadata": {{"name": "{0}", "labels": {{"kubernetes.io/hostname": "{0}",
                    "topology.kubernetes.io/zone": "{1}",
-                   "topology.kubernetes.io/region": "region-1"}}}},
+                   "topology.kubernetes.io/region": "{4}"}}}},
       "status": {{"addresses": [{{"type": "InternalIP", "address": "{2}"}},
                                {{"type": "InternalIP", "address": "{3}"}},
                                {{"type": "Hostname", "address": "{0}"}}]}}}})",
-      n.name, n.zone, n.ip4, n.ip6);
+      n.name, n.zone, n.ip4, n.ip6, kRegion);
 }
 
 }  // namespace
 
 std::span<const PodInfo> pods() {
   return kPods;
+}
+
+std::span<const NodeInfo> nodes() {
+  return kNodes;
 }
 
 std::optional<EndpointInfo> lookup(std::string_view ip) {

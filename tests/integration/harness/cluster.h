@@ -15,6 +15,7 @@ inline constexpr std::string_view kAgentNode = "node-1";  // the node the agent 
 inline constexpr std::string_view kRemoteNode = "node-2";
 inline constexpr std::string_view kAgentZone = "zone-a";
 inline constexpr std::string_view kRemoteZone = "zone-b";
+inline constexpr std::string_view kRegion = "region-1";
 
 struct PodInfo {
   std::string_view name;
@@ -55,6 +56,14 @@ inline constexpr uint16_t kServicePort = 80;
 inline constexpr uint16_t kBackendPort = 8080;
 
 [[nodiscard]] std::span<const PodInfo> pods();
+
+struct NodeInfo {
+  std::string_view name;
+  std::string_view zone;
+  std::string_view ip4;  // InternalIPs
+  std::string_view ip6;
+};
+[[nodiscard]] std::span<const NodeInfo> nodes();
 
 // Kubernetes identity of an address as the agent should label it.
 struct EndpointInfo {

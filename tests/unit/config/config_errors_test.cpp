@@ -97,10 +97,44 @@ INSTANTIATE_TEST_SUITE_P(
                   {},
                   "invalid value \"verbose\" for --log-level (flag): expected one of: trace, "
                   "debug, info, warn, error"},
-        ErrorCase{{"--ct-mode=cilium"},
+        ErrorCase{{"--ct-mode=kernel"},
                   {},
-                  "invalid value \"cilium\" for --ct-mode (flag): expected one of: auto, "
-                  "netfilter"},
+                  "invalid value \"kernel\" for --ct-mode (flag): expected one of: auto, "
+                  "netfilter, ebpf, cilium"},
+        ErrorCase{{"--ebpf-map-entries=1023"},
+                  {},
+                  "invalid value \"1023\" for --ebpf-map-entries (flag): expected a whole "
+                  "number from 1024 to 16777216"},
+        ErrorCase{{"--ebpf-map-entries=16777217"},
+                  {},
+                  "invalid value \"16777217\" for --ebpf-map-entries (flag): expected a whole "
+                  "number from 1024 to 16777216"},
+        ErrorCase{{"--bpf-root=sys/fs/bpf"},
+                  {},
+                  "invalid value \"sys/fs/bpf\" for --bpf-root (flag): expected an absolute "
+                  "path"},
+        ErrorCase{{"--cilium-version=1"},
+                  {},
+                  "invalid value \"1\" for --cilium-version (flag): expected a Cilium version "
+                  "like 1.16 or v1.16.3"},
+        ErrorCase{{"--cilium-version=1.x"},
+                  {},
+                  "invalid value \"1.x\" for --cilium-version (flag): expected a Cilium version "
+                  "like 1.16 or v1.16.3"},
+        ErrorCase{{"--cilium-version=latest"},
+                  {},
+                  "invalid value \"latest\" for --cilium-version (flag): expected a Cilium "
+                  "version like 1.16 or v1.16.3"},
+        ErrorCase{{"--cilium-layout=E"},
+                  {},
+                  "invalid value \"E\" for --cilium-layout (flag): expected one of: A, B, C, D"},
+        ErrorCase{{"--cilium-layout=AB"},
+                  {},
+                  "invalid value \"AB\" for --cilium-layout (flag): expected one of: A, B, C, D"},
+        ErrorCase{{"--cilium-clock=tsc"},
+                  {},
+                  "invalid value \"tsc\" for --cilium-clock (flag): expected one of: auto, "
+                  "ktime, jiffies"},
         ErrorCase{{"--max-flows=0"},
                   {},
                   "invalid value \"0\" for --max-flows (flag): expected a whole number from 1 to "
@@ -117,6 +151,14 @@ INSTANTIATE_TEST_SUITE_P(
                   {},
                   "invalid value \"2000000\" for --queue-capacity (flag): expected a whole "
                   "number from 1 to 1048576"},
+        ErrorCase{{"--reducer-shards=257"},
+                  {},
+                  "invalid value \"257\" for --reducer-shards (flag): expected 0 (one per CPU) "
+                  "or a whole number up to 256"},
+        ErrorCase{{"--reducer-shards=-1"},
+                  {},
+                  "invalid value \"-1\" for --reducer-shards (flag): expected 0 (one per CPU) "
+                  "or a whole number up to 256"},
         ErrorCase{{"--group-public-ips=yes"},
                   {},
                   "invalid value \"yes\" for --group-public-ips (flag): expected true or false"},
@@ -225,8 +267,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "5s or 500ms"},
         FileCase{"raed-interval: 5s\n",
                  "unknown key \"raed-interval\" (file {}:1): did you mean \"read-interval\"?"},
-        FileCase{"# comment\nkubeconfig: /x\n",
-                 "unknown key \"kubeconfig\" (file {}:2): egressd --help lists every setting"},
+        FileCase{"# comment\nkubeconfg: /x\n",
+                 "unknown key \"kubeconfg\" (file {}:2): did you mean \"kubeconfig\"?"},
         FileCase{"config: other.yaml\n",
                  "key \"config\" (file {}:1) is not allowed: a config file cannot name another "
                  "one"},

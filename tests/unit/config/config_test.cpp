@@ -51,8 +51,26 @@ const std::vector<SettingCase>& setting_cases() {
        [](const Config& c) { return c.max_flows == 5000; }},
       {"queue-capacity", "EGRESSD_QUEUE_CAPACITY", "64",
        [](const Config& c) { return c.queue_capacity == 64; }},
+      {"reducer-shards", "EGRESSD_REDUCER_SHARDS", "3",
+       [](const Config& c) { return c.reducer_shards == 3; }},
       {"enable-conntrack-accounting", "EGRESSD_ENABLE_CONNTRACK_ACCOUNTING", "false",
        [](const Config& c) { return !c.enable_conntrack_accounting; }},
+      {"ebpf-map-entries", "EGRESSD_EBPF_MAP_ENTRIES", "131072",
+       [](const Config& c) { return c.ebpf_map_entries == 131072; }},
+      {"bpf-root", "EGRESSD_BPF_ROOT", "/run/cilium/bpffs",
+       [](const Config& c) { return c.bpf_root == "/run/cilium/bpffs"; }},
+      {"cilium-version", "EGRESSD_CILIUM_VERSION", "v1.16.3",
+       [](const Config& c) { return c.cilium_version == "v1.16.3"; }},
+      {"cilium-layout", "EGRESSD_CILIUM_LAYOUT", "c",
+       [](const Config& c) { return c.cilium_layout == "C"; }},
+      {"cilium-clock", "EGRESSD_CILIUM_CLOCK", "jiffies",
+       [](const Config& c) { return c.cilium_clock == "jiffies"; }},
+      {"kubeconfig", "EGRESSD_KUBECONFIG", kFixtureInventory,
+       [](const Config& c) { return c.kubeconfig_path == kFixtureInventory; }},
+      {"workload-labels", "EGRESSD_WORKLOAD_LABELS", "true",
+       [](const Config& c) { return c.workload_labels; }},
+      {"kube-watch-list", "EGRESSD_KUBE_WATCH_LIST", "true",
+       [](const Config& c) { return c.kube_watch_list; }},
   };
   return kCases;
 }
@@ -125,7 +143,9 @@ TEST(ConfigSources, Defaults) {
   EXPECT_EQ(c.metrics_series_ttl, 600s);
   EXPECT_EQ(c.max_flows, 1'000'000U);
   EXPECT_EQ(c.queue_capacity, 1024U);
+  EXPECT_EQ(c.reducer_shards, 0U);
   EXPECT_TRUE(c.enable_conntrack_accounting);
+  EXPECT_EQ(c.ebpf_map_entries, 65536U);
   EXPECT_EQ(c.config_file, "");
 }
 
@@ -152,7 +172,21 @@ TEST(ConfigSources, TableDefaultsMatchStructDefaults) {
   EXPECT_EQ(c.metrics_series_ttl, d.metrics_series_ttl);
   EXPECT_EQ(c.max_flows, d.max_flows);
   EXPECT_EQ(c.queue_capacity, d.queue_capacity);
+  EXPECT_EQ(c.reducer_shards, d.reducer_shards);
   EXPECT_EQ(c.enable_conntrack_accounting, d.enable_conntrack_accounting);
+  EXPECT_EQ(c.ebpf_map_entries, d.ebpf_map_entries);
+}
+
+// Every --ct-mode value, and its name for logs and the exported mode.
+TEST(ConfigSources, CtModeValues) {
+  for (const auto& [text, mode] :
+       {std::pair{"auto", CtMode::kAuto}, std::pair{"netfilter", CtMode::kNetfilter},
+        std::pair{"ebpf", CtMode::kEbpf}, std::pair{"cilium", CtMode::kCilium}}) {
+    auto r = run({std::string("--ct-mode=") + text});
+    ASSERT_TRUE(r.has_value()) << text << ": " << r.error().message();
+    EXPECT_EQ(r->config.ct_mode, mode) << text;
+    EXPECT_EQ(ct_mode_name(mode), text);
+  }
 }
 
 TEST(ConfigPrecedence, FlagOverEnvOverFileOverDefault) {
@@ -343,6 +377,22 @@ TEST(ConfigFile, QuotedAndTypedScalars) {
   EXPECT_EQ(r->config.http_listen_port, 0);
   EXPECT_TRUE(r->config.group_public_ips);
   EXPECT_EQ(r->config.http_listen_address, "::");
+}
+
+TEST(ConfigFile, KubeconfigMustExistAndIsRelativeToTheFile) {
+  auto missing = run({"--kubeconfig", "/nonexistent/kubeconfig"});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().message(),
+            "invalid value \"/nonexistent/kubeconfig\" for --kubeconfig (flag): cannot open file: "
+            "No such file or directory");
+  ScratchDir dir;
+  std::filesystem::create_directory(dir.path() + "/etc");
+  dir.write("etc/kubeconfig", "current-context: x\n");
+  const std::string file = dir.write("etc/egressd.yaml", "kubeconfig: kubeconfig\n");
+  auto r = run({"--config", file});
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->config.kubeconfig_path, dir.path() + "/etc/kubeconfig");
+  EXPECT_FALSE(r->config.workload_labels);
 }
 
 TEST(ConfigFile, RelativeInventoryIsRelativeToTheFile) {

@@ -66,7 +66,7 @@ TEST(CtHostile, EveryTruncationOfARealDumpIsSafe) {
   const auto messages = testing::split_messages(dump);
   for (size_t cut = 0; cut < dump.size(); ++cut) {
     std::vector<uint32_t> aligned((cut + 3) / 4);
-    std::memcpy(aligned.data(), dump.data(), cut);
+    if (cut > 0) std::memcpy(aligned.data(), dump.data(), cut);  // data() is null when empty
     CollectingVisitor v;
     const WalkResult r = walk_messages(as_bytes(aligned, cut), {}, v);
     // Only whole messages before the cut may yield entries; the cut one is a framing error.

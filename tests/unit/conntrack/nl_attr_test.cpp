@@ -65,7 +65,7 @@ void expect_same(const std::vector<uint32_t>& storage, size_t len) {
 
 std::vector<uint32_t> to_words(std::span<const uint8_t> bytes) {
   std::vector<uint32_t> w((bytes.size() + 3) / 4 + 1, 0);
-  std::memcpy(w.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(w.data(), bytes.data(), bytes.size());  // null when empty
   return w;
 }
 
