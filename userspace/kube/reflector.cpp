@@ -99,6 +99,13 @@ void Reflector::failed(const Error& error) {
   }
 }
 
+void Reflector::mark_reachable() {
+  if (!reachable_.exchange(true)) {
+    spdlog::info("kube {}: API server answers again (resourceVersion {})", resource(),
+                 resource_version_.empty() ? std::string("none: listing") : resource_version_);
+  }
+}
+
 void Reflector::sleep_backoff(const std::stop_token& stop) {
   // "Equal jitter": half the delay fixed, half random, so that many agents that lost the API
   // server at the same moment do not come back at the same moment.
@@ -205,7 +212,7 @@ Status Reflector::list(const std::stop_token& stop) {
       return fail(Errc::kIo, fmt::format("list: HTTP {}: {}", res->status,
                                          quote(res->error_body.substr(0, 300))));
     }
-    reachable_.store(true);
+    mark_reachable();
     const auto received = std::chrono::steady_clock::now();
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);  // parse in place (watch_event.h)
     auto page = parse_list_page(
@@ -324,7 +331,7 @@ Reflector::WatchEnd Reflector::watch(const std::stop_token& stop, bool initial) 
             end = WatchEnd::kFailed;
             return false;
           }
-          reachable_.store(true);
+          mark_reachable();
           if (ev->type == WatchType::kError) {
             if (ev->code == 410) {
               end = WatchEnd::kExpired;
@@ -360,7 +367,7 @@ Reflector::WatchEnd Reflector::watch(const std::stop_token& stop, bool initial) 
       },
       timeouts,
       [&](long status) {
-        if (status == 200) reachable_.store(true);
+        if (status == 200) mark_reachable();
       });
   if (stop.stop_requested()) return WatchEnd::kStopped;
   if (!res) {

@@ -73,6 +73,7 @@ class Reflector {
   void mark_synced(const char* how);
   void apply(WatchEvent&& ev);
   void failed(const Error& error);
+  void mark_reachable();
   void sleep_backoff(const std::stop_token& stop);
   [[nodiscard]] const char* resource() const noexcept;
 
