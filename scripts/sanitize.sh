@@ -2,9 +2,11 @@
 # The sanitizer jobs (docs/testing.md, "Sanitizers"): builds the unit and BPF test binaries, the
 # netfilter source test and the agent with a sanitizer in their own build directory, runs the unit
 # and BPF tiers there, then the main build's integration tier against the sanitized agent.
-#   sudo scripts/sanitize.sh asan|tsan [MAIN_BUILD_DIR]      (default MAIN_BUILD_DIR: build)
+#   sudo scripts/sanitize.sh asan|tsan [MAIN_BUILD_DIR [all|build|test]]
 #     asan: AddressSanitizer + UndefinedBehaviorSanitizer (any report is fatal)
 #     tsan: ThreadSanitizer
+#     MAIN_BUILD_DIR defaults to build; the phase to all (build, then test). scripts/test.sh runs
+#     the build phase in the background while the main tiers run, then the test phase.
 # No fuzzers or benchmarks; -O0 (compiles ~40% faster than -O1; the tests are short). The
 # integration test binaries drive the agent as a separate process, so only the agent needs the
 # sanitizer there; the harness binaries of MAIN_BUILD_DIR are reused (EGRESSD_IT_AGENT).
@@ -13,11 +15,19 @@ cd "$(dirname "$0")/.."
 
 kind=${1:-}
 main=${2:-build}
+phase=${3:-all}
 case $kind in
   asan) sanitize=address,undefined ;;
   tsan) sanitize=thread ;;
   *)
-    echo "usage: scripts/sanitize.sh asan|tsan [MAIN_BUILD_DIR]" >&2
+    echo "usage: scripts/sanitize.sh asan|tsan [MAIN_BUILD_DIR [all|build|test]]" >&2
+    exit 2
+    ;;
+esac
+case $phase in
+  all | build | test) ;;
+  *)
+    echo "scripts/sanitize.sh: phase must be all, build or test, not '$phase'" >&2
     exit 2
     ;;
 esac
@@ -25,19 +35,31 @@ dir=build-$kind
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 
-if [[ ! -f $dir/CMakeCache.txt ]]; then
-  # -fno-sanitize-recover: a UBSan finding aborts the test instead of scrolling past.
-  cmake -S . -B "$dir" "${generator[@]}" \
-    -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
-    -DCMAKE_C_FLAGS=-fno-sanitize-recover=all -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all \
-    -DEGRESSD_SANITIZE="$sanitize" -DEGRESSD_BUILD_FUZZ=OFF -DEGRESSD_BUILD_BENCH=OFF >/dev/null
-fi
+build_sanitized() {
+  if [[ ! -f $dir/CMakeCache.txt ]]; then
+    # -fno-sanitize-recover: a UBSan finding aborts the test instead of scrolling past.
+    cmake -S . -B "$dir" "${generator[@]}" \
+      -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
+      "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
+      -DCMAKE_C_FLAGS=-fno-sanitize-recover=all -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all \
+      -DEGRESSD_SANITIZE="$sanitize" -DEGRESSD_BUILD_FUZZ=OFF -DEGRESSD_BUILD_BENCH=OFF >/dev/null
+  fi
+  local targets
+  mapfile -t targets < <(ctest --test-dir "$dir" -N -L '^(unit|bpf)$' |
+    sed -n 's/^ *Test *#[0-9]*: //p')
+  cmake --build "$dir" --parallel "${JOBS:-$(nproc)}" \
+    --target egressd netfilter_source_test "${targets[@]}"
+}
 
-mapfile -t targets < <(ctest --test-dir "$dir" -N -L '^(unit|bpf)$' | sed -n 's/^ *Test *#[0-9]*: //p')
-cmake --build "$dir" --parallel "${JOBS:-$(nproc)}" \
-  --target egressd netfilter_source_test "${targets[@]}"
+# (Called as a plain command, not in an && list, so that set -e applies inside it.)
+if [[ $phase != test ]]; then
+  build_sanitized
+fi
+if [[ $phase == build ]]; then
+  exit 0
+fi
 
 # Reports are fatal: ASan and UBSan abort (halt_on_error), TSan makes the process exit 66.
 export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0

@@ -22,8 +22,45 @@ scripts/install-deps.sh
 step "build"
 scripts/build.sh "$build_dir"
 
-step "format and lint"
-scripts/lint.sh "$build_dir"
+sanitizers=${EGRESSD_SANITIZERS-asan tsan}
+
+# CPU-bound work that needs the build but not the test tiers runs meanwhile, at the lowest CPU
+# priority: the lint (clang-format, clang-tidy) and the sanitizer builds. The integration tier
+# spends most of its ~3 minutes waiting for read intervals, so this uses cores that would idle;
+# at nice 19 it yields the CPU to the tests whenever they need it. Each part writes its log and
+# exit code under $bg/, and the steps below wait for the part they need.
+bg=$build_dir/background
+rm -rf "$bg"
+mkdir -p "$bg"
+setsid nice -n 19 bash -c '
+  run() { local name=$1; shift; "$@" >"'"$bg"'/$name.log" 2>&1; echo $? >"'"$bg"'/$name.rc"; }
+  run lint scripts/lint.sh "'"$build_dir"'"
+  for kind in '"$sanitizers"'; do run "build-$kind" scripts/sanitize.sh "$kind" "'"$build_dir"'" build; done
+' </dev/null &
+bg_pid=$!
+# Whatever ends this script (a failed tier, a signal) ends the background work too.
+trap 'kill -- -"$bg_pid" 2>/dev/null || true' EXIT
+
+# Waits for background part $1 and shows its log (all of it on failure, else the last lines).
+wait_part() {
+  local name=$1 waited=$(($(date +%s)))
+  while [[ ! -f $bg/$name.rc ]]; do
+    if ! kill -0 "$bg_pid" 2>/dev/null && [[ ! -f $bg/$name.rc ]]; then
+      echo "scripts/test.sh: background part $name never finished (see $bg/)" >&2
+      return 1
+    fi
+    sleep 2
+  done
+  local rc
+  rc=$(cat "$bg/$name.rc")
+  echo "($name: waited $(($(date +%s) - waited)) s for it)"
+  if [[ $rc != 0 ]]; then
+    cat "$bg/$name.log"
+    echo "scripts/test.sh: $name failed (exit $rc)" >&2
+    return 1
+  fi
+  tail -n 5 "$bg/$name.log"
+}
 
 # Tiers in order of cost; each tier fails fast so the first broken layer is the one reported.
 for label in unit bpf fuzz integration bench; do
@@ -31,12 +68,16 @@ for label in unit bpf fuzz integration bench; do
   ctest --test-dir "$build_dir" -L "^${label}\$" --output-on-failure --no-tests=error
 done
 
+step "format and lint"
+wait_part lint
+
 # The sanitizer jobs, last (the costliest): unit, BPF and integration tiers again under
-# ASan+UBSan, then under TSan, each in its own build directory (scripts/sanitize.sh).
-# EGRESSD_SANITIZERS="asan" (or "") narrows them for a local run; CI runs both.
-for kind in ${EGRESSD_SANITIZERS-asan tsan}; do
+# ASan+UBSan, then under TSan, each in its own build directory (scripts/sanitize.sh), built in the
+# background above. EGRESSD_SANITIZERS="asan" (or "") narrows them for a local run; CI runs both.
+for kind in $sanitizers; do
   step "sanitizers: $kind"
-  scripts/sanitize.sh "$kind" "$build_dir"
+  wait_part "build-$kind"
+  scripts/sanitize.sh "$kind" "$build_dir" test
 done
 
 step "all tests passed in $(($(date +%s) - start)) s"
