@@ -26,6 +26,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -374,6 +375,14 @@ class Collector final : public benchmark::ConsoleReporter {
     }
     ConsoleReporter::ReportRuns(runs);
   }
+  // Fastest and slowest iteration run (ms); 0 if it did not run.
+  [[nodiscard]] std::pair<double, double> range(const std::string& name) const {
+    auto it = times.find(name);
+    if (it == times.end()) it = times.find(name + "/real_time");
+    if (it == times.end()) return {0, 0};
+    const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
+    return {*lo, *hi};
+  }
   // Median over repetitions; 0 if it did not run.
   [[nodiscard]] double median(const std::string& name) const {
     auto it = times.find(name);
@@ -405,6 +414,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reducer_bench: need 0 < --keys <= --records\n");
     return 1;
   }
+  // This machine's speed drifts by tens of percent from minute to minute (a shared VM): the
+  // variants run as interleaved repetitions in random order, so that drift hits each variant
+  // alike and the medians' ratios compare like with like. Flags given on the command line win.
+  std::string repetitions = "--benchmark_repetitions=7";
+  std::string interleave = "--benchmark_enable_random_interleaving=true";
+  const auto given = [&](const char* flag) {
+    return std::any_of(rest.begin(), rest.end(), [&](const char* a) {
+      return std::strncmp(a, flag, std::strlen(flag)) == 0;
+    });
+  };
+  if (!given("--benchmark_repetitions")) rest.push_back(repetitions.data());
+  if (!given("--benchmark_enable_random_interleaving")) rest.push_back(interleave.data());
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
@@ -436,6 +457,13 @@ int main(int argc, char** argv) {
         "  %-10s (b) unordered_map %6.2f M/s | (s1) 1 thread %6.2f M/s | (s2) 2 threads "
         "%6.2f M/s | s1/b = %.2f (>= 3)  s2/s1 = %.2f (>= 1.7)\n",
         w, b / 1e6, s1 / 1e6, s2 / 1e6, ratio(s1, b), ratio(s2, s1));
+    const auto [s1_fast, s1_slow] =
+        collector.range(std::string("BM_s_sharded_") + w + "/threads:1");
+    const auto [s2_fast, s2_slow] =
+        collector.range(std::string("BM_s_sharded_") + w + "/threads:2");
+    std::printf("  %-10s spread over the repetitions: (s1) %.2f..%.2f M/s, (s2) %.2f..%.2f M/s\n",
+                "", rate(s1_slow, records) / 1e6, rate(s1_fast, records) / 1e6,
+                rate(s2_slow, records) / 1e6, rate(s2_fast, records) / 1e6);
   }
   std::printf(
       "  close of %zu keys: baseline %.1f ms | 1 thread %.1f ms (fresh vector %.1f ms) | "
