@@ -13,7 +13,7 @@
 // per key (glibc's allocator counters around one filled interval). Prints records/s and the
 // ratios s1/b (target >= 3) and s2/s1 (target >= 1.7).
 //
-//   build/bench/reducer_bench                                  # the full run (~1 min, ~2.5 GB)
+//   build/bench/reducer_bench                                  # the full run (~6 min, ~2.5 GB)
 //   build/bench/reducer_bench --keys=20000 --records=100000    # CTest's smoke pass
 #include <malloc.h>
 
