@@ -46,8 +46,13 @@ void check_index(const egressd::kube::Inventory& inv) {
       }
     }
   }
-  for (const auto& node : inv.nodes) {
+  // Nodes too: a later node of the same name replaces the earlier one, addresses and all.
+  std::map<std::string, std::size_t> last_node_of_name;
+  for (std::size_t i = 0; i < inv.nodes.size(); ++i) last_node_of_name[inv.nodes[i].name] = i;
+  for (std::size_t i = 0; i < inv.nodes.size(); ++i) {
+    const auto& node = inv.nodes[i];
     if (!idx.node_by_name(node.name)) __builtin_trap();
+    if (last_node_of_name[node.name] != i) continue;
     for (const auto& ip : node.addresses) {
       if (!idx.node_by_ip(ip)) __builtin_trap();
     }
