@@ -377,20 +377,24 @@ class Collector final : public benchmark::ConsoleReporter {
   }
   // Fastest and slowest iteration run (ms); 0 if it did not run.
   [[nodiscard]] std::pair<double, double> range(const std::string& name) const {
-    auto it = times.find(name);
-    if (it == times.end()) it = times.find(name + "/real_time");
-    if (it == times.end()) return {0, 0};
-    const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
+    const std::vector<double>* v = runs(name);
+    if (v == nullptr) return {0, 0};
+    const auto [lo, hi] = std::minmax_element(v->begin(), v->end());
     return {*lo, *hi};
   }
   // Median over repetitions; 0 if it did not run.
   [[nodiscard]] double median(const std::string& name) const {
-    auto it = times.find(name);
-    if (it == times.end()) it = times.find(name + "/real_time");  // UseRealTime()'s suffix
-    if (it == times.end()) return 0;
-    std::vector<double> v = it->second;
+    const std::vector<double>* runs_ms = runs(name);
+    if (runs_ms == nullptr) return 0;
+    std::vector<double> v = *runs_ms;
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
+  }
+  // The iteration runs of `name` (also found under UseRealTime()'s suffix), or nullptr.
+  [[nodiscard]] const std::vector<double>* runs(const std::string& name) const {
+    auto it = times.find(name);
+    if (it == times.end()) it = times.find(name + "/real_time");
+    return it == times.end() ? nullptr : &it->second;
   }
   std::map<std::string, std::vector<double>> times;
 };

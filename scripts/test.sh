@@ -43,9 +43,12 @@ trap 'kill -- -"$bg_pid" 2>/dev/null || true' EXIT
 
 # Waits for background part $1 and shows its log (all of it on failure, else the last lines).
 wait_part() {
-  local name=$1 waited=$(($(date +%s)))
-  while [[ ! -f $bg/$name.rc ]]; do
-    if ! kill -0 "$bg_pid" 2>/dev/null && [[ ! -f $bg/$name.rc ]]; then
+  local name=$1 waited
+  waited=$(date +%s)
+  # The chain writes the exit code last, so a dead chain without it means the part never ran.
+  until [[ -f $bg/$name.rc ]]; do
+    if ! kill -0 "$bg_pid" 2>/dev/null; then
+      [[ -f $bg/$name.rc ]] && break  # finished between the two checks
       echo "scripts/test.sh: background part $name never finished (see $bg/)" >&2
       return 1
     fi

@@ -1,5 +1,6 @@
 // Shared by the DNS unit tests, the fuzzer's seed writer and the benchmark: the recorded
-// fixtures (fixtures/README.md) and a builder of hand-made messages, hostile ones included.
+// fixtures (fixtures/README.md), a builder of hand-made messages, hostile ones included, and a
+// reader of the DNS self-metrics.
 #pragma once
 
 #include <array>
@@ -11,7 +12,22 @@
 #include <string_view>
 #include <vector>
 
+#include "egressd/common/self_metrics.h"
+
 namespace egressd::testing {
+
+// Sum of the counters named `name` whose first label has the value `label` (every one if empty).
+inline uint64_t counter_total(const SelfMetrics& metrics, const std::string& name,
+                              const std::string& label = "") {
+  uint64_t v = 0;
+  metrics.visit([&](const SelfMetrics::Entry& e) {
+    if (e.name == name && e.counter != nullptr &&
+        (label.empty() || (!e.labels.empty() && e.labels[0].second == label))) {
+      v += e.counter->value();
+    }
+  });
+  return v;
+}
 
 // A fixture file of tests/unit/dns/fixtures (`name` without .bin).
 inline std::vector<uint8_t> dns_fixture(std::string_view name) {

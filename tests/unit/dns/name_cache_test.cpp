@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "unit/dns/dns_test_util.h"
+
 namespace egressd::dns {
 namespace {
 
@@ -18,14 +20,7 @@ class NameCacheTest : public ::testing::Test {
     return cache_->lookup(scope, ip(addr), out) ? out : "";
   }
   uint64_t metric(const std::string& name, const std::string& label = "") {
-    uint64_t v = 0;
-    metrics_.visit([&](const SelfMetrics::Entry& e) {
-      if (e.name == name && e.counter != nullptr &&
-          (label.empty() || (!e.labels.empty() && e.labels[0].second == label))) {
-        v += e.counter->value();
-      }
-    });
-    return v;
+    return egressd::testing::counter_total(metrics_, name, label);
   }
   void make(NameCacheOptions o) { cache_ = std::make_unique<NameCache>(o, clock_, metrics_); }
 

@@ -35,14 +35,7 @@ class ResponseHandlerTest : public ::testing::Test {
     return cache_.lookup(scope_of(ip(client), nullptr), ip(addr), out) ? out : "";
   }
   uint64_t metric(const std::string& name, const std::string& label = "") {
-    uint64_t v = 0;
-    metrics_.visit([&](const SelfMetrics::Entry& e) {
-      if (e.name == name && e.counter != nullptr &&
-          (label.empty() || (!e.labels.empty() && e.labels[0].second == label))) {
-        v += e.counter->value();
-      }
-    });
-    return v;
+    return egressd::testing::counter_total(metrics_, name, label);
   }
 
   ManualClock clock_;
