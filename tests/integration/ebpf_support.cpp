@@ -41,6 +41,13 @@ UniqueFd raw_socket(const std::string& netns, int family, int proto) {
   return sock;
 }
 
+// No churn connection may block forever: a stalled one times out and counts as a failure.
+void bound_io(int fd) {
+  const timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
 uint16_t checksum(const uint8_t* p, size_t n) {
   uint32_t sum = 0;
   for (size_t i = 0; i + 1 < n; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
@@ -125,7 +132,10 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
                   const std::string& server_ip, const std::string& dial_ip, uint16_t port,
                   int threads, std::chrono::milliseconds duration, size_t up, size_t down) {
   const int family = family_of(server_ip);
-  UniqueFd listener = socket_in_netns(server_ns, family, SOCK_STREAM);
+  // Non-blocking: the server threads share the listener, and both wake for one pending
+  // connection; with a blocking listener the loser would sit in accept() after the last client
+  // and never see `stop` (this hung a CI run for its whole 240 s budget).
+  UniqueFd listener = socket_in_netns(server_ns, family, SOCK_STREAM | SOCK_NONBLOCK);
   const int one = 1;
   ::setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   const SockAddr addr = make_sockaddr(server_ip, port);
@@ -144,7 +154,8 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
         pollfd p{listener.get(), POLLIN, 0};
         if (::poll(&p, 1, 50) <= 0) continue;
         UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (!conn.valid()) continue;
+        if (!conn.valid()) continue;  // EAGAIN: the other server thread took it
+        bound_io(conn.get());
         size_t got = 0;
         for (;;) {
           const ssize_t n = ::recv(conn.get(), buf.data(), buf.size(), 0);
@@ -176,6 +187,7 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
       const std::vector<uint8_t> request(up, 0x11);
       while (std::chrono::steady_clock::now() < deadline) {
         UniqueFd s(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        if (s.valid()) bound_io(s.get());  // SO_SNDTIMEO bounds connect() too
         if (!s.valid() || ::connect(s.get(), dial.get(), dial.len) != 0) {
           ++failures;
           continue;
