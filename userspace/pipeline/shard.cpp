@@ -112,28 +112,6 @@ void Shard::apply(const RecordBatch& batch, std::span<const Routed> routed,
   }
 }
 
-void Shard::stream_delta(const Routed& r) {
-  static_assert(std::tuple_size_v<decltype(streamed_)> == kPrefetchFar);
-  const uint64_t i = streamed_count_++;
-  Routed& cell = streamed_[i % kPrefetchFar];
-  if (i >= kPrefetchFar) add_local(cell.record->key, cell.flow_hash, cell.record->counters);
-  if (i >= kPrefetchNear)
-    flows_.prefetch_entry(streamed_[(i - kPrefetchNear) % kPrefetchFar].flow_hash);
-  cell = r;
-  flows_.prefetch_slot(r.flow_hash);
-}
-
-void Shard::finish_deltas() {
-  const uint64_t n = streamed_count_;
-  for (uint64_t i = n > kPrefetchFar ? n - kPrefetchFar : 0; i < n; ++i) {
-    if (i + kPrefetchNear < n)
-      flows_.prefetch_entry(streamed_[(i + kPrefetchNear) % kPrefetchFar].flow_hash);
-    const Routed& r = streamed_[i % kPrefetchFar];
-    add_local(r.record->key, r.flow_hash, r.record->counters);
-  }
-  streamed_count_ = 0;
-}
-
 void Shard::merge(std::span<const Outgoing> in) {
   const size_t n = in.size();
   for (size_t i = 0; i < n; ++i) {

@@ -7,7 +7,6 @@
 // it in the next phase. Delta records go straight to their flow key's shard.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,11 +90,6 @@ class Shard {
                       uint64_t& route_hash, uint64_t& flow_hash, uint64_t& excluded_count);
   // Phase A: the records of `batch` routed here, in order.
   void apply(const RecordBatch& batch, std::span<const Routed> routed, const LocalIpSet* excluded);
-  // Phase R: a delta record routed to this shard, applied a few records later with its lookups
-  // pipelined as in apply() (index slot prefetched 16 records ahead, entry 8 ahead). The record
-  // must stay valid until finish_deltas(), which applies the last ones; the phase calls it.
-  void stream_delta(const Routed& r);
-  void finish_deltas();
   // Phase B: deltas that shard `from` computed for keys this shard owns.
   void merge(std::span<const Outgoing> in);
   // The source's complete read `generation`: releases its entries not seen in it.
@@ -176,8 +170,6 @@ class Shard {
   Counters other_;
   Counters other_merged_;  // catch-all of kFlowMergedDirections keys
   std::vector<std::vector<Outgoing>> outbox_;
-  std::array<Routed, 16> streamed_{};  // stream_delta()'s last records, a ring
-  uint64_t streamed_count_ = 0;
   ShardStats stats_;
 };
 

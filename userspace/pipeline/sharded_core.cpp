@@ -1,7 +1,6 @@
 #include "pipeline/sharded_core.h"
 
 #include <algorithm>
-#include <array>
 #include <random>
 #include <unordered_map>
 
@@ -138,24 +137,11 @@ void ShardedCore::run_slots(size_t used, size_t records) {
   const RouteContext ctx{limits_.group_public_ips, excluded, seed_};
   const size_t n = shards_.size();
   const bool parallel = threads_ > 1 && records >= parallel_min_;
-  // Phase R: part p of the run (whole slots, about records/parts records) is routed by a task
-  // that owns shard p meanwhile and applies that shard's delta records at once.
-  const size_t parts = std::min(n, used);
-  std::array<size_t, kMaxSlots + 1> first{};
-  for (size_t p = 1, i = 0, seen = 0; p < parts; ++p) {
-    for (; i < used && seen * parts < p * records; ++i) seen += slots_[i].end - slots_[i].begin;
-    first[p] = i;
-  }
-  first[parts] = used;
-  run(parallel, parts, [&](size_t p) {
-    for (size_t i = first[p]; i < first[p + 1]; ++i) route(slots_[i], ctx, p);
-    shards_[p]->finish_deltas();
-  });
+  run(parallel, used, [&](size_t i) { route(slots_[i], ctx); });
   run(parallel, n, [&](size_t s) {
     Shard& shard = *shards_[s];
     for (size_t to = 0; to < n; ++to) shard.outbox(to).clear();
-    for (size_t i = 0; i < used; ++i)
-      shard.apply(*slots_[i].batch, slots_[i].routed[s].items, excluded);
+    for (size_t i = 0; i < used; ++i) shard.apply(*slots_[i].batch, slots_[i].routed[s], excluded);
   });
   if (n > 1) {
     run(parallel, n, [&](size_t owner) {
@@ -170,26 +156,16 @@ void ShardedCore::run_slots(size_t used, size_t records) {
   }
 }
 
-void ShardedCore::route(Slot& slot, const RouteContext& ctx, size_t own) {
-  for (auto& list : slot.routed) list.items.clear();
+void ShardedCore::route(Slot& slot, const RouteContext& ctx) const {
+  for (auto& list : slot.routed) list.clear();
   const size_t n = shards_.size();
-  Shard& mine = *shards_[own];
   const SourceKind source = slot.batch->source;
   std::vector<FlowRecord>& records = slot.batch->records;
-  // Delta records of the shard this task owns are applied as they are routed (lookups
-  // pipelined by Shard::stream_delta): they skip the routing list (written here, read by another
-  // core in phase A) and a second read of the record. Their order does not matter (sums);
-  // cumulative records keep theirs by going through the lists.
   for (size_t i = slot.begin; i < slot.end; ++i) {
     uint64_t rh = 0;
     uint64_t fh = 0;
     if (!Shard::prepare(records[i], source, ctx, rh, fh, slot.excluded)) continue;
-    const size_t to = shard_of(rh, n);
-    if (to == own && records[i].mode == CounterMode::kDelta) {
-      mine.stream_delta(Routed{&records[i], rh, fh});
-    } else {
-      slot.routed[to].items.push_back(Routed{&records[i], rh, fh});
-    }
+    slot.routed[shard_of(rh, n)].push_back(Routed{&records[i], rh, fh});
   }
 }
 
@@ -279,7 +255,7 @@ size_t ShardedCore::memory_bytes() const noexcept {
   size_t bytes = 0;
   for (const auto& shard : shards_) bytes += shard->memory_bytes();
   for (const Slot& slot : slots_) {
-    for (const auto& list : slot.routed) bytes += list.items.capacity() * sizeof(Routed);
+    for (const auto& list : slot.routed) bytes += list.capacity() * sizeof(Routed);
   }
   return bytes;
 }

@@ -3,11 +3,9 @@
 // apply() takes a run of batches in queue order and reduces them in up to three parallel phases
 // on a TBB arena of `threads` threads (docs/pipeline.md, "Sharding"; under ThreadSanitizer on a
 // ForkJoinPool, see fork_join.h):
-//   R  route   — per part of the run (one per shard, whole record ranges): rewrite the key
-//                (group-public-ips), drop excluded delta records, hash; delta records of the
-//                part's own shard are applied to it at once, every other record is appended to
-//                its shard's list for that range;
-//   A  apply   — per shard: its listed records in queue order (entry state → delta → flow key);
+//   R  route   — per record range: rewrite the key (group-public-ips), drop excluded delta
+//                records, hash, and append the record to its shard's list for that range;
+//   A  apply   — per shard: its records in queue order (entry state → delta → flow key);
 //   B  merge   — per shard: deltas other shards computed for the flow keys it owns.
 // close_interval() merges the overflow keys, appends every shard's flows to one Snapshot vector
 // (a recycled one: docs/pipeline.md, "Publication") and clears the flow tables (capacity kept).
@@ -69,25 +67,18 @@ class ShardedCore {
   [[nodiscard]] size_t memory_bytes() const noexcept;
 
  private:
-  // One shard's routing list of a slot. Each on its own cache line: the lists of neighbouring
-  // slots are filled by different threads at once, and every push_back writes the header.
-  struct alignas(64) RoutedList {
-    std::vector<Routed> items;
-  };
-  // A range of one batch's records and its per-shard routing lists (own cache line, as above).
-  struct alignas(64) Slot {
+  // A range of one batch's records and its per-shard routing lists.
+  struct Slot {
     RecordBatch* batch = nullptr;
     size_t begin = 0;
     size_t end = 0;
     uint64_t excluded = 0;
-    std::vector<RoutedList> routed;  // [shard]
+    std::vector<std::vector<Routed>> routed;  // [shard]
   };
 
   void apply_records(std::span<RecordBatch> batches);
   void run_slots(size_t used, size_t records);
-  // Routes a slot's records; delta records of shard `own` (which the calling task owns during
-  // the phase) are applied to it directly.
-  void route(Slot& slot, const RouteContext& ctx, size_t own);
+  void route(Slot& slot, const RouteContext& ctx) const;
   void read_complete(const RecordBatch& marker);
   void flush_stats();
   // Runs fn(i) for i in [0, n): on the arena when `parallel`, else on the calling thread.
