@@ -32,20 +32,20 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Bounds every blocking send, receive and connect on `fd`: a stalled peer makes the call fail
+// (counted by the caller) instead of hanging the test.
+void set_io_timeouts(int fd, time_t seconds) {
+  const timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));  // connect() honours it too
+}
+
 UniqueFd raw_socket(const std::string& netns, int family, int proto) {
   const int fd = in_netns(netns, [&] { return ::socket(family, SOCK_RAW | SOCK_CLOEXEC, proto); });
   if (fd < 0) throw_errno("raw socket in " + netns);
   UniqueFd sock(fd);
-  const timeval tv{2, 0};
-  ::setsockopt(sock.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  set_io_timeouts(sock.get(), 2);
   return sock;
-}
-
-// No churn connection may block forever: a stalled one times out and counts as a failure.
-void bound_io(int fd) {
-  const timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 uint16_t checksum(const uint8_t* p, size_t n) {
@@ -155,7 +155,7 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
         if (::poll(&p, 1, 50) <= 0) continue;
         UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!conn.valid()) continue;  // EAGAIN: the other server thread took it
-        bound_io(conn.get());
+        set_io_timeouts(conn.get(), 10);
         size_t got = 0;
         for (;;) {
           const ssize_t n = ::recv(conn.get(), buf.data(), buf.size(), 0);
@@ -187,8 +187,12 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
       const std::vector<uint8_t> request(up, 0x11);
       while (std::chrono::steady_clock::now() < deadline) {
         UniqueFd s(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        if (s.valid()) bound_io(s.get());  // SO_SNDTIMEO bounds connect() too
-        if (!s.valid() || ::connect(s.get(), dial.get(), dial.len) != 0) {
+        if (!s.valid()) {
+          ++failures;
+          continue;
+        }
+        set_io_timeouts(s.get(), 10);
+        if (::connect(s.get(), dial.get(), dial.len) != 0) {
           ++failures;
           continue;
         }
