@@ -10,12 +10,13 @@
 // Variants: (b) baseline — ReducerCore's rules written plainly over two std::unordered_maps on
 // one thread (what egressd's first reducer was); (s1) the sharded core with one shard on one
 // thread; (s2) two shards on two threads. Also the close latency for --keys keys and the memory
-// per key (glibc's allocator counters around one filled interval). Prints records/s and the
+// per key (resident set growth across one filled interval). Prints records/s and the
 // ratios s1/b (target >= 3) and s2/s1 (target >= 1.7).
 //
 //   build/bench/reducer_bench                                  # the full run (~6 min, ~2.5 GB)
 //   build/bench/reducer_bench --keys=20000 --records=100000    # CTest's smoke pass
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -341,25 +342,35 @@ void register_all() {
 
 // ---- memory per key -----------------------------------------------------------------------------
 
-size_t heap_bytes() {
-  const struct mallinfo2 m = mallinfo2();
-  return m.uordblks + m.hblkhd;
+// Resident memory of the process (/proc/self/statm): the sharded core's tables are mappings of
+// their own (mapped_region.h), which the allocator's counters do not see.
+size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long size = 0;
+  unsigned long resident = 0;
+  const int got = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return got == 2 ? resident * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
 }
 
-// Heap growth across one interval of the workload, before the close, per distinct key.
+// Resident-memory growth across one interval of the workload, before the close, per distinct
+// key. Free heap pages are returned first (malloc_trim), so that neither variant lands on pages a
+// previous benchmark left resident.
 double bytes_per_key(bool cumulative, size_t threads) {
   Workload& w = cumulative ? cumulative_workload() : delta_workload();
-  const size_t before = heap_bytes();
+  malloc_trim(0);
+  const size_t before = resident_bytes();
   double per_key = 0;
   if (threads == 0) {
     auto r = std::make_unique<BaselineReducer>();
     for (const RecordBatch& b : w.batches) r->apply(b);
-    per_key = static_cast<double>(heap_bytes() - before) / static_cast<double>(g_keys);
+    per_key = static_cast<double>(resident_bytes() - before) / static_cast<double>(g_keys);
   } else {
     SelfMetrics metrics;
     auto core = std::make_unique<ShardedCore>(sharded(threads), metrics);
     core->apply(w.batches);
-    per_key = static_cast<double>(heap_bytes() - before) / static_cast<double>(g_keys);
+    per_key = static_cast<double>(resident_bytes() - before) / static_cast<double>(g_keys);
   }
   return per_key;
 }
@@ -477,7 +488,7 @@ int main(int argc, char** argv) {
       collector.median("BM_close/threads:1/recycled:0"),
       collector.median("BM_close/threads:2/recycled:1"));
   if (!g_memory) return 0;
-  std::printf("  heap per key, one interval filled (glibc mallinfo2):\n");
+  std::printf("  memory per key, one interval filled (resident set growth):\n");
   for (const bool cumulative : {false, true}) {
     std::printf(
         "    %-10s baseline %6.1f B | 1 thread %6.1f B | 2 threads %6.1f B  (target <= 100"

@@ -1,13 +1,15 @@
-// FlatTable: the reducer's hash table — dense entries in fixed-size chunks plus an open-addressing
+// FlatTable: the reducer's hash table — dense entries in one mapped region plus an open-addressing
 // index of 8-byte slots (linear probing, load ≤ 3/4).
 //
-// Why this shape (docs/pipeline.md, "Tables"): the dense chunks hold exactly one entry per key, so
-// an interval's flows are copied into a snapshot with plain chunk copies and memory grows in
-// chunk steps, never by doubling a vector; the index is small (8 bytes a slot) so a 1M-key table
-// costs ~72 + 11..21 bytes per key. A slot packs the upper 32 hash bits (a tag compared before
-// the key) and the entry's position + 1 (0 = empty). Entries are trivially copyable and are never
-// erased one by one: the reducer clears a whole table at an interval boundary, or compacts it
-// (retain_if) once per complete read, rebuilding the index in one pass.
+// Why this shape (docs/pipeline.md, "Tables"): the dense array holds exactly one entry per key, so
+// an interval's flows are copied into a snapshot with one block copy, and the region reserves room
+// for max_size entries up front (committed by the kernel as they are touched), so the table grows
+// without moving an entry; the index is small (8 bytes a slot) so a 1M-key table costs ~72 +
+// 11..21 bytes per key. Both move to huge pages once they outgrow one (mapped_region.h). A slot
+// packs the upper 32 hash bits (a tag compared before the key) and the entry's position + 1
+// (0 = empty). Entries are trivially copyable and are never erased one by one: the reducer clears
+// a whole table at an interval boundary, or compacts it (retain_if) once per complete read,
+// rebuilding the index in one pass.
 //
 // Not thread-safe: each table belongs to one shard, and a shard runs on one thread at a time.
 #pragma once
@@ -15,13 +17,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <new>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "pipeline/hashing.h"
+#include "pipeline/mapped_region.h"
 
 namespace egressd::pipeline {
 
@@ -33,13 +35,16 @@ class FlatTable {
 
  public:
   using Key = typename Traits::Key;
-  static constexpr size_t kChunkShift = 12;  // 4096 entries a chunk (~288 KiB of flows)
-  static constexpr size_t kChunk = size_t{1} << kChunkShift;
 
-  // `max_size`: the most entries the table accepts (inserts beyond it fail). `seed` keys the hash
-  // used to rebuild the index (the same seed the caller hashes keys with).
+  // `max_size`: the most entries the table accepts (inserts beyond it fail); the region reserves
+  // address space for that many. `seed` keys the hash used to rebuild the index (the same seed
+  // the caller hashes keys with).
   FlatTable(size_t max_size, const HashSeed& seed)
-      : max_size_(std::min<size_t>(max_size, kMaxPositions)), seed_(seed), index_(kMinSlots) {}
+      : max_size_(std::min<size_t>(max_size, kMaxPositions)),
+        seed_(seed),
+        entries_(std::max<size_t>(max_size_, 1) * sizeof(Entry)),
+        index_(kMinSlots * sizeof(uint64_t)),
+        slots_(kMinSlots) {}
 
   FlatTable(const FlatTable&) = delete;
   FlatTable& operator=(const FlatTable&) = delete;
@@ -50,15 +55,14 @@ class FlatTable {
   [[nodiscard]] size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] size_t max_size() const noexcept { return max_size_; }
-  [[nodiscard]] Entry& at(size_t pos) noexcept { return chunks_[pos >> kChunkShift][pos & kMask]; }
-  [[nodiscard]] const Entry& at(size_t pos) const noexcept {
-    return chunks_[pos >> kChunkShift][pos & kMask];
-  }
+  [[nodiscard]] Entry& at(size_t pos) noexcept { return entries()[pos]; }
+  [[nodiscard]] const Entry& at(size_t pos) const noexcept { return entries()[pos]; }
 
   [[nodiscard]] Entry* find(const Key& key, uint64_t hash) noexcept {
     const auto tag = static_cast<uint32_t>(hash >> 32);
+    const uint64_t* index = slots();
     for (size_t i = hash & mask();; i = (i + 1) & mask()) {
-      const uint64_t slot = index_[i];
+      const uint64_t slot = index[i];
       if (slot == 0) return nullptr;
       if (static_cast<uint32_t>(slot >> 32) == tag) {
         Entry& e = at(position(slot));
@@ -73,9 +77,10 @@ class FlatTable {
                                                           bool& inserted) {
     inserted = false;
     const auto tag = static_cast<uint32_t>(hash >> 32);
+    uint64_t* index = slots();
     size_t i = hash & mask();
     for (;; i = (i + 1) & mask()) {
-      const uint64_t slot = index_[i];
+      const uint64_t slot = index[i];
       if (slot == 0) break;
       if (static_cast<uint32_t>(slot >> 32) == tag) {
         Entry& e = at(position(slot));
@@ -83,15 +88,19 @@ class FlatTable {
       }
     }
     if (size_ >= max_size_) return nullptr;
-    if ((size_ + 1) * 4 > index_.size() * 3) {
-      rebuild_index(index_.size() * 2);
-      for (i = hash & mask(); index_[i] != 0; i = (i + 1) & mask()) {
+    if ((size_ + 1) * 4 > slots_ * 3) {
+      rebuild_index(slots_ * 2);
+      index = slots();
+      for (i = hash & mask(); index[i] != 0; i = (i + 1) & mask()) {
       }
     }
     const size_t pos = size_++;
-    if ((pos >> kChunkShift) == chunks_.size()) chunks_.push_back(new_chunk());
+    if (size_ > high_) {
+      high_ = size_;
+      if (high_ == kHugeAfter) entries_.advise_huge();
+    }
     Entry* e = std::construct_at(&at(pos), Traits::make(key));
-    index_[i] = slot_of(tag, pos);
+    index[i] = slot_of(tag, pos);
     inserted = true;
     return e;
   }
@@ -99,18 +108,22 @@ class FlatTable {
   // Memory-level parallelism: callers prefetch the slot of a key a few records ahead, then its
   // entry (which reads the slot, so only once the slot's line has arrived).
   [[gnu::always_inline]] void prefetch_slot(uint64_t hash) const noexcept {
-    __builtin_prefetch(&index_[hash & mask()]);
+    __builtin_prefetch(&slots()[hash & mask()]);
   }
   // Follows the probe chain (a key is often a few slots past its home at load 1/2..3/4) until the
   // tag matches or a slot is empty; bounded, as a prefetch must stay cheap.
   [[gnu::always_inline]] void prefetch_entry(uint64_t hash) const noexcept {
     const auto tag = static_cast<uint32_t>(hash >> 32);
+    const uint64_t* index = slots();
     size_t i = hash & mask();
     for (int probes = 0; probes < 8; ++probes, i = (i + 1) & mask()) {
-      const uint64_t slot = index_[i];
+      const uint64_t slot = index[i];
       if (slot == 0) return;
       if (static_cast<uint32_t>(slot >> 32) == tag) {
-        __builtin_prefetch(&at(position(slot)), 1);
+        // Both ends: an entry wider than a cache line (a flow's is 72 B) always spans two.
+        const auto* e = reinterpret_cast<const char*>(&at(position(slot)));
+        __builtin_prefetch(e, 1);
+        if constexpr (sizeof(Entry) > 1) __builtin_prefetch(e + sizeof(Entry) - 1, 1);
         return;
       }
     }
@@ -119,34 +132,29 @@ class FlatTable {
   // Calls fn(entry) for every entry, in insertion order.
   template <typename Fn>
   void for_each(Fn&& fn) {
-    for (size_t c = 0, left = size_; left > 0; ++c) {
-      const size_t n = std::min(left, kChunk);
-      for (size_t j = 0; j < n; ++j) fn(chunks_[c][j]);
-      left -= n;
-    }
+    Entry* e = entries();
+    for (size_t pos = 0; pos < size_; ++pos) fn(e[pos]);
   }
 
-  // Appends every entry, in insertion order, to `out`: one block copy per chunk.
+  // Appends every entry, in insertion order, to `out`: one block copy.
   void append_to(std::vector<Entry>& out) const {
-    for (size_t c = 0, left = size_; left > 0; ++c) {
-      const size_t n = std::min(left, kChunk);
-      out.insert(out.end(), chunks_[c].get(), chunks_[c].get() + n);
-      left -= n;
-    }
+    const Entry* e = entries();
+    out.insert(out.end(), e, e + size_);
   }
 
-  // Empties the table. Memory follows the load with one interval of lag: chunks and index slots
-  // beyond what the entries just removed needed are released.
+  // Empties the table. Memory follows the load with one interval of lag: the pages of entries and
+  // index slots beyond what the entries just removed needed go back to the kernel.
   void clear() {
     const size_t had = size_;
     size_ = 0;
-    chunks_.resize(std::min(chunks_.size(), (had + kChunk - 1) >> kChunkShift));
+    release_entries_beyond(had);
     const size_t want = slots_for(had);
-    if (want < index_.size() / 4) {
-      index_.assign(want, 0);
-      index_.shrink_to_fit();
+    if (want < slots_ / 4) {
+      index_ = MappedRegion(want * sizeof(uint64_t));
+      index_.advise_huge();
+      slots_ = want;
     } else {
-      std::fill(index_.begin(), index_.end(), 0);
+      std::memset(slots(), 0, slots_ * sizeof(uint64_t));
     }
   }
 
@@ -164,30 +172,23 @@ class FlatTable {
     const size_t removed = size_ - kept;
     if (removed == 0) return 0;
     size_ = kept;
-    chunks_.resize((size_ + kChunk - 1) >> kChunkShift);
+    release_entries_beyond(size_);
     rebuild_index(std::max(slots_for(size_), kMinSlots));
     return removed;
   }
 
-  // Bytes held by the table (chunks and index), for the memory-per-key figure.
+  // Bytes of memory the table holds (entry pages touched and not released, and the index), for
+  // the memory-per-key figure.
   [[nodiscard]] size_t memory_bytes() const noexcept {
-    return chunks_.size() * kChunk * sizeof(Entry) + index_.size() * sizeof(uint64_t);
+    return entries_.round_up(high_ * sizeof(Entry)) + index_.size();
   }
 
  private:
-  struct ChunkDeleter {
-    void operator()(Entry* p) const noexcept { ::operator delete(p); }
-  };
-  using Chunk = std::unique_ptr<Entry[], ChunkDeleter>;
-
-  static constexpr size_t kMask = kChunk - 1;
   static constexpr size_t kMinSlots = 16;
+  // Entries that fill one huge page: from then on the entry region asks for huge pages.
+  static constexpr size_t kHugeAfter = MappedRegion::kHugePage / sizeof(Entry);
   static constexpr size_t kMaxPositions = (size_t{1} << 32) - 2;  // position + 1 fits 32 bits
 
-  // Raw storage: entries are constructed on insert, so untouched capacity is never written.
-  static Chunk new_chunk() {
-    return Chunk(static_cast<Entry*>(::operator new(sizeof(Entry) * kChunk)));
-  }
   static uint64_t slot_of(uint32_t tag, size_t pos) noexcept {
     return (static_cast<uint64_t>(tag) << 32) | static_cast<uint64_t>(pos + 1);
   }
@@ -200,23 +201,40 @@ class FlatTable {
     while (n * 4 > s * 3) s *= 2;
     return s;
   }
-  [[nodiscard]] size_t mask() const noexcept { return index_.size() - 1; }
+  [[nodiscard]] size_t mask() const noexcept { return slots_ - 1; }
+  [[nodiscard]] Entry* entries() const noexcept { return static_cast<Entry*>(entries_.data()); }
+  [[nodiscard]] uint64_t* slots() const noexcept { return static_cast<uint64_t*>(index_.data()); }
+
+  // Returns the entry pages past the first `n` entries to the kernel.
+  void release_entries_beyond(size_t n) noexcept {
+    if (entries_.round_up(n * sizeof(Entry)) < entries_.round_up(high_ * sizeof(Entry))) {
+      entries_.discard_from(n * sizeof(Entry));
+    }
+    high_ = n;
+  }
 
   void rebuild_index(size_t slots) {
-    index_.assign(slots, 0);
+    MappedRegion fresh(slots * sizeof(uint64_t));  // zero-filled by the kernel
+    fresh.advise_huge();                           // used throughout: huge pages if ≥ 2 MiB
+    auto* index = static_cast<uint64_t*>(fresh.data());
+    const size_t m = slots - 1;
     for (size_t pos = 0; pos < size_; ++pos) {
       const uint64_t h = Traits::hash(at(pos), seed_);
-      size_t i = h & mask();
-      while (index_[i] != 0) i = (i + 1) & mask();
-      index_[i] = slot_of(static_cast<uint32_t>(h >> 32), pos);
+      size_t i = h & m;
+      while (index[i] != 0) i = (i + 1) & m;
+      index[i] = slot_of(static_cast<uint32_t>(h >> 32), pos);
     }
+    index_ = std::move(fresh);
+    slots_ = slots;
   }
 
   size_t max_size_;
   HashSeed seed_;
   size_t size_ = 0;
-  std::vector<Chunk> chunks_;
-  std::vector<uint64_t> index_;
+  size_t high_ = 0;  // most entries since the last release: the entry pages touched
+  MappedRegion entries_;
+  MappedRegion index_;
+  size_t slots_;
 };
 
 }  // namespace egressd::pipeline

@@ -70,10 +70,10 @@ TEST(FlatTable, RefusesNewKeysAtMaxSizeButUpdatesKnownOnes) {
   check_against_map<ItemTraits<64>>(5'000, 1'000);
 }
 
-TEST(FlatTable, AppendToKeepsInsertionOrderAcrossChunks) {
-  using Table = FlatTable<Item, ItemTraits<64>>;
-  Table table(100'000, kSeed);
-  const size_t n = Table::kChunk * 2 + 17;
+TEST(FlatTable, AppendToKeepsInsertionOrderAcrossHugePages) {
+  // Past two huge pages of entries: the region switches to huge pages after the first.
+  const size_t n = MappedRegion::kHugePage / sizeof(Item) * 2 + 17;
+  FlatTable<Item, ItemTraits<64>> table(n + 1000, kSeed);
   for (uint64_t k = 0; k < n; ++k) {
     bool inserted = false;
     table.find_or_insert(k, ItemTraits<64>::of(k, kSeed), inserted)->value = k * 3;
