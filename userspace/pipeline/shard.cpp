@@ -13,6 +13,8 @@ namespace {
 // misses instead of waiting for each (docs/pipeline.md, "Tables").
 constexpr size_t kPrefetchFar = 16;
 constexpr size_t kPrefetchNear = 8;
+constexpr size_t kRing = 32;  // hashes of the records in flight: a power of two > kPrefetchFar
+static_assert(kRing > kPrefetchFar && (kRing & (kRing - 1)) == 0);
 
 bool any_below(const Counters& now, const Counters& before) noexcept {
   return now.tx_bytes < before.tx_bytes || now.tx_packets < before.tx_packets ||
@@ -48,30 +50,35 @@ FlowKey Shard::catch_all_key(uint8_t flags) noexcept {
 }
 
 bool Shard::prepare(FlowRecord& r, SourceKind source, const RouteContext& ctx, uint64_t& route_hash,
-                    uint64_t& flow_hash_out, uint64_t& excluded_count) {
+                    uint64_t& excluded_count) {
   if (ctx.group_public_ips && !is_private(r.key.peer)) r.key.peer = unspecified_like(r.key.peer);
-  flow_hash_out = flow_hash(r.key, ctx.seed);
   if (r.mode == CounterMode::kCumulative) {
     route_hash = entry_hash(source, r.entry_id, ctx.seed);
     return true;
   }
-  route_hash = flow_hash_out;
   if (r.counters.is_zero()) return false;
   if (ctx.excluded != nullptr && ctx.excluded->contains(r.key.local)) {
     ++excluded_count;
     return false;
   }
+  route_hash = flow_hash(r.key, ctx.seed);
   return true;
 }
 
+RecordHashes Shard::hashes(const FlowRecord& r, SourceKind source, const HashSeed& seed) noexcept {
+  const uint64_t flow = flow_hash(r.key, seed);
+  return RecordHashes{
+      r.mode == CounterMode::kCumulative ? entry_hash(source, r.entry_id, seed) : flow, flow};
+}
+
 void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generation,
-                    uint64_t route_hash, uint64_t flow_hash, const LocalIpSet* excluded) {
+                    const RecordHashes& h, const LocalIpSet* excluded) {
   if (rec.mode == CounterMode::kDelta) {
     // Routed by flow hash, so this shard owns the key; exclusion was applied when routing.
-    add_local(rec.key, flow_hash, rec.counters);
+    add_local(rec.key, h.flow, rec.counters);
     return;
   }
-  const Counters delta = cumulative_delta(source, generation, rec, route_hash);
+  const Counters delta = cumulative_delta(source, generation, rec, h.route);
   if (delta.is_zero()) return;
   // Excluded after the entry's state is updated, so a pod that joins or leaves the excluded
   // set never makes its entries look new (counted twice) or vanished.
@@ -79,36 +86,42 @@ void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generatio
     ++stats_.excluded;
     return;
   }
-  add(rec.key, flow_hash, delta);
+  add(rec.key, h.flow, delta);
 }
 
-void Shard::prefetch(bool cumulative, uint64_t route_hash, uint64_t flow_hash, bool entry) const {
-  const bool owns_flow = count_ == 1 || shard_of(flow_hash, count_) == index_;
+void Shard::prefetch(bool cumulative, const RecordHashes& h, bool entry) const {
+  const bool owns_flow = count_ == 1 || shard_of(h.flow, count_) == index_;
   if (entry) {
-    if (cumulative) entries_.prefetch_entry(route_hash);
-    if (owns_flow) flows_.prefetch_entry(flow_hash);
+    if (cumulative) entries_.prefetch_entry(h.route);
+    if (owns_flow) flows_.prefetch_entry(h.flow);
   } else {
-    if (cumulative) entries_.prefetch_slot(route_hash);
-    if (owns_flow) flows_.prefetch_slot(flow_hash);
+    if (cumulative) entries_.prefetch_slot(h.route);
+    if (owns_flow) flows_.prefetch_slot(h.flow);
   }
 }
 
-void Shard::apply(const RecordBatch& batch, std::span<const Routed> routed,
+void Shard::apply(const RecordBatch& batch, size_t base, std::span<const RoutedOffset> routed,
                   const LocalIpSet* excluded) {
+  // A software pipeline: a record's hashes are computed kPrefetchFar records ahead (which also
+  // pulls the record into cache) and its index slots prefetched; its entries kPrefetchNear ahead.
+  const FlowRecord* records = batch.records.data() + base;
   const size_t n = routed.size();
+  RecordHashes ring[kRing];
+  const auto stage = [&](size_t j) {
+    const FlowRecord& r = records[routed[j]];
+    const RecordHashes& h = ring[j % kRing] = hashes(r, batch.source, seed_);
+    prefetch(h.route != h.flow, h, false);
+  };
+  for (size_t j = 0; j < std::min(n, kPrefetchFar); ++j) stage(j);
   for (size_t i = 0; i < n; ++i) {
-    if (i + kPrefetchFar < n) {
-      const Routed& far = routed[i + kPrefetchFar];
-      // A delta record is routed by its flow hash: differing hashes mean a cumulative record
-      // (a collision only costs a needless prefetch), without touching the record itself.
-      prefetch(far.route_hash != far.flow_hash, far.route_hash, far.flow_hash, false);
-    }
+    if (i + kPrefetchFar < n) stage(i + kPrefetchFar);
     if (i + kPrefetchNear < n) {
-      const Routed& near = routed[i + kPrefetchNear];
-      prefetch(near.route_hash != near.flow_hash, near.route_hash, near.flow_hash, true);
+      // A delta record is routed by its flow hash: differing hashes mean a cumulative record
+      // (a collision only costs a needless prefetch).
+      const RecordHashes& near = ring[(i + kPrefetchNear) % kRing];
+      prefetch(near.route != near.flow, near, true);
     }
-    const Routed& r = routed[i];
-    process(*r.record, batch.source, batch.read_generation, r.route_hash, r.flow_hash, excluded);
+    process(records[routed[i]], batch.source, batch.read_generation, ring[i % kRing], excluded);
   }
 }
 

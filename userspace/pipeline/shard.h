@@ -43,14 +43,17 @@ struct FlowTraits {
   static FlowDelta make(const FlowKey& k) noexcept { return FlowDelta{k, {}}; }
 };
 
-// A record routed to a shard: the record (its key already rewritten by group-public-ips), the
-// hash that chose the shard (entry hash for cumulative records, flow hash for delta records) and
-// the flow hash of its key.
-struct Routed {
-  FlowRecord* record;
-  uint64_t route_hash;
-  uint64_t flow_hash;
+// A record's two hashes: the one that chose its shard (the entry hash for a cumulative record,
+// the flow hash for a delta record) and the flow hash of its key.
+struct RecordHashes {
+  uint64_t route;
+  uint64_t flow;
 };
+
+// A record routed to a shard, as its offset from the start of its routing slot: routing writes
+// 2 bytes per record, and the shard recomputes the hashes as it reads the record anyway
+// (docs/pipeline.md, "Sharding").
+using RoutedOffset = uint16_t;
 
 // A delta computed by one shard for a flow key another shard owns.
 struct Outgoing {
@@ -84,12 +87,17 @@ class Shard {
 
   Shard(size_t index, size_t count, const ReducerLimits& limits, const HashSeed& seed);
 
-  // Routing of one record: rewrites its key (group-public-ips) and computes its hashes; false
-  // when it needs no work (a zero delta record, or an excluded one, counted in excluded_count).
+  // Routing of one record: rewrites its key (group-public-ips) and returns its route hash in
+  // `route_hash`; false when it needs no work (a zero delta record, or an excluded one, counted
+  // in excluded_count).
   static bool prepare(FlowRecord& r, SourceKind source, const RouteContext& ctx,
-                      uint64_t& route_hash, uint64_t& flow_hash, uint64_t& excluded_count);
-  // Phase A: the records of `batch` routed here, in order.
-  void apply(const RecordBatch& batch, std::span<const Routed> routed, const LocalIpSet* excluded);
+                      uint64_t& route_hash, uint64_t& excluded_count);
+  // The hashes of a prepared record (the route hash is the one prepare() returned).
+  [[nodiscard]] static RecordHashes hashes(const FlowRecord& r, SourceKind source,
+                                           const HashSeed& seed) noexcept;
+  // Phase A: the records of `batch` routed here, in order: records[base + offset].
+  void apply(const RecordBatch& batch, size_t base, std::span<const RoutedOffset> routed,
+             const LocalIpSet* excluded);
   // Phase B: deltas that shard `from` computed for keys this shard owns.
   void merge(std::span<const Outgoing> in);
   // The source's complete read `generation`: releases its entries not seen in it.
@@ -148,11 +156,9 @@ class Shard {
   };
 
   [[gnu::always_inline]] void process(const FlowRecord& rec, SourceKind source, uint64_t generation,
-                                      uint64_t route_hash, uint64_t flow_hash,
-                                      const LocalIpSet* excluded);
+                                      const RecordHashes& h, const LocalIpSet* excluded);
   // Prefetches the index slots (entry = false) or the entries (true) a record will touch.
-  [[gnu::always_inline]] void prefetch(bool cumulative, uint64_t route_hash, uint64_t flow_hash,
-                                       bool entry) const;
+  [[gnu::always_inline]] void prefetch(bool cumulative, const RecordHashes& h, bool entry) const;
   Counters cumulative_delta(SourceKind source, uint64_t generation, const FlowRecord& record,
                             uint64_t hash);
   void add(const FlowKey& key, uint64_t flow_hash, const Counters& delta);

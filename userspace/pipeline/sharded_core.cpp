@@ -1,6 +1,7 @@
 #include "pipeline/sharded_core.h"
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <unordered_map>
 
@@ -17,6 +18,7 @@ namespace {
 // routing pass and the apply pass (64 x 8192 x 88 B = 46 MB at most, usually far less).
 constexpr size_t kSlotRecords = 8192;
 constexpr size_t kMaxSlots = 64;
+static_assert(kSlotRecords - 1 <= std::numeric_limits<RoutedOffset>::max());
 
 uint64_t draw_seed() {
   std::random_device rd;
@@ -141,9 +143,20 @@ void ShardedCore::run_slots(size_t used, size_t records) {
   run(parallel, n, [&](size_t s) {
     Shard& shard = *shards_[s];
     for (size_t to = 0; to < n; ++to) shard.outbox(to).clear();
-    for (size_t i = 0; i < used; ++i) shard.apply(*slots_[i].batch, slots_[i].routed[s], excluded);
+    for (size_t i = 0; i < used; ++i) {
+      shard.apply(*slots_[i].batch, slots_[i].begin, slots_[i].routed[s], excluded);
+    }
   });
-  if (n > 1) {
+  // Phase B only when some shard computed a delta for another's key (delta records never do).
+  const auto outgoing = [&] {
+    for (const auto& shard : shards_) {
+      for (size_t to = 0; to < n; ++to) {
+        if (!shard->outbox(to).empty()) return true;
+      }
+    }
+    return false;
+  };
+  if (n > 1 && outgoing()) {
     run(parallel, n, [&](size_t owner) {
       for (size_t from = 0; from < n; ++from) {
         if (from != owner) shards_[owner]->merge(shards_[from]->outbox(owner));
@@ -163,9 +176,8 @@ void ShardedCore::route(Slot& slot, const RouteContext& ctx) const {
   std::vector<FlowRecord>& records = slot.batch->records;
   for (size_t i = slot.begin; i < slot.end; ++i) {
     uint64_t rh = 0;
-    uint64_t fh = 0;
-    if (!Shard::prepare(records[i], source, ctx, rh, fh, slot.excluded)) continue;
-    slot.routed[shard_of(rh, n)].push_back(Routed{&records[i], rh, fh});
+    if (!Shard::prepare(records[i], source, ctx, rh, slot.excluded)) continue;
+    slot.routed[shard_of(rh, n)].push_back(static_cast<RoutedOffset>(i - slot.begin));
   }
 }
 
@@ -200,7 +212,7 @@ Snapshot ShardedCore::close_interval(std::chrono::system_clock::time_point start
     }
   }
 
-  // One block copy per table chunk: memory bandwidth, not worth a parallel phase. Clearing the
+  // One block copy per table: memory bandwidth, not worth a parallel phase. Clearing the
   // tables (an index fill per shard) and the idle-entry sweep are spread over the arena.
   buffer.clear();
   buffer.reserve(open_flows() + extra.size());
@@ -255,7 +267,7 @@ size_t ShardedCore::memory_bytes() const noexcept {
   size_t bytes = 0;
   for (const auto& shard : shards_) bytes += shard->memory_bytes();
   for (const Slot& slot : slots_) {
-    for (const auto& list : slot.routed) bytes += list.capacity() * sizeof(Routed);
+    for (const auto& list : slot.routed) bytes += list.capacity() * sizeof(RoutedOffset);
   }
   return bytes;
 }

@@ -4,9 +4,11 @@
 // on a TBB arena of `threads` threads (docs/pipeline.md, "Sharding"; under ThreadSanitizer on a
 // ForkJoinPool, see fork_join.h):
 //   R  route   — per record range: rewrite the key (group-public-ips), drop excluded delta
-//                records, hash, and append the record to its shard's list for that range;
+//                records, hash, and append the record's offset to its shard's list for that
+//                range;
 //   A  apply   — per shard: its records in queue order (entry state → delta → flow key);
-//   B  merge   — per shard: deltas other shards computed for the flow keys it owns.
+//   B  merge   — per shard: deltas other shards computed for the flow keys it owns (skipped
+//                when no shard computed any).
 // close_interval() merges the overflow keys, appends every shard's flows to one Snapshot vector
 // (a recycled one: docs/pipeline.md, "Publication") and clears the flow tables (capacity kept).
 // Each entry and each flow key lives in exactly one shard, so the snapshot has one FlowDelta per
@@ -73,7 +75,7 @@ class ShardedCore {
     size_t begin = 0;
     size_t end = 0;
     uint64_t excluded = 0;
-    std::vector<std::vector<Routed>> routed;  // [shard]
+    std::vector<std::vector<RoutedOffset>> routed;  // [shard]: offsets from `begin`
   };
 
   void apply_records(std::span<RecordBatch> batches);
