@@ -1,16 +1,31 @@
 #include "pipeline/mapped_region.h"
 
+#include <cerrno>
 #include <cstdint>
-#include <new>
+#include <string>
+#include <system_error>
 #include <utility>
 
 #include <sys/mman.h>
 
 namespace egressd::pipeline {
 
+namespace {
+
+// A table's bound (--max-flows, the entry bound) sizes its reservation, so a refusal is a
+// configuration the kernel cannot back (e.g. vm.overcommit_memory=2): say which, and how big.
+[[noreturn]] void fail(size_t bytes, int err) {
+  throw std::system_error(err, std::generic_category(),
+                          "reserving " + std::to_string(bytes) +
+                              " bytes of address space for a reducer table (lower --max-flows, "
+                              "or allow overcommit)");
+}
+
+}  // namespace
+
 MappedRegion::MappedRegion(size_t bytes) {
   if (bytes == 0) return;
-  if (bytes > SIZE_MAX - 2 * kHugePage) throw std::bad_alloc();
+  if (bytes > SIZE_MAX - 2 * kHugePage) fail(bytes, ENOMEM);
   const bool large = bytes >= kHugePage;
   const size_t unit = large ? kHugePage : kPage;
   size_ = (bytes + unit - 1) / unit * unit;
@@ -18,7 +33,7 @@ MappedRegion::MappedRegion(size_t bytes) {
   const size_t span = large ? size_ + kHugePage : size_;
   void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  if (p == MAP_FAILED) fail(bytes, errno);
   auto* raw = static_cast<std::byte*>(p);
   auto* start = raw;
   if (large) {

@@ -20,8 +20,8 @@ class MappedRegion {
   static constexpr size_t kHugePage = size_t{2} << 20;
 
   MappedRegion() noexcept = default;
-  // Reserves `bytes` (rounded up to 4 KiB, or to 2 MiB from 2 MiB on); throws std::bad_alloc if
-  // the kernel refuses the address space.
+  // Reserves `bytes` (rounded up to 4 KiB, or to 2 MiB from 2 MiB on); throws std::system_error
+  // (errno and size in its message) if the kernel refuses the address space.
   explicit MappedRegion(size_t bytes);
   ~MappedRegion();
   MappedRegion(MappedRegion&& other) noexcept;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 
 #include <gtest/gtest.h>
 
@@ -84,6 +85,18 @@ TEST(MappedRegion, DiscardFromZeroesWholePagesPastTheOffsetOnly) {
   for (size_t i = 0; i < MappedRegion::kPage * 3; ++i) ASSERT_EQ(b[i], 0xAB) << i;
   for (size_t i = MappedRegion::kPage * 3; i < r.size(); ++i) ASSERT_EQ(b[i], 0) << i;
   r.discard_from(r.size() + 1);  // past the end: nothing to do
+}
+
+TEST(MappedRegion, AReservationTheKernelRefusesIsAnErrorThatSaysSo) {
+  try {
+    MappedRegion r(size_t{1} << 62);  // far beyond a 47-bit user address space
+    FAIL() << "reserved " << r.size() << " bytes";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), std::errc::not_enough_memory);
+    EXPECT_NE(std::string(e.what()).find("4611686018427387904 bytes"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(MappedRegion(SIZE_MAX), std::system_error);
 }
 
 TEST(MappedRegion, MovesOwnership) {
