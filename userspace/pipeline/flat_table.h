@@ -43,7 +43,7 @@ class FlatTable {
       : max_size_(std::min<size_t>(max_size, kMaxPositions)),
         seed_(seed),
         entries_(std::max<size_t>(max_size_, 1) * sizeof(Entry)),
-        index_(kMinSlots * sizeof(uint64_t)),
+        index_(index_region(kMinSlots)),
         slots_(kMinSlots) {}
 
   FlatTable(const FlatTable&) = delete;
@@ -150,8 +150,7 @@ class FlatTable {
     release_entries_beyond(had);
     const size_t want = slots_for(had);
     if (want < slots_ / 4) {
-      index_ = MappedRegion(want * sizeof(uint64_t));
-      index_.advise_huge();
+      index_ = index_region(want);
       slots_ = want;
     } else {
       std::memset(slots(), 0, slots_ * sizeof(uint64_t));
@@ -173,7 +172,7 @@ class FlatTable {
     if (removed == 0) return 0;
     size_ = kept;
     release_entries_beyond(size_);
-    rebuild_index(std::max(slots_for(size_), kMinSlots));
+    rebuild_index(slots_for(size_));
     return removed;
   }
 
@@ -201,6 +200,12 @@ class FlatTable {
     while (n * 4 > s * 3) s *= 2;
     return s;
   }
+  // A zero-filled index of `slots` empty slots; every slot is used, so huge pages if ≥ 2 MiB.
+  static MappedRegion index_region(size_t slots) {
+    MappedRegion r(slots * sizeof(uint64_t));
+    r.advise_huge();
+    return r;
+  }
   [[nodiscard]] size_t mask() const noexcept { return slots_ - 1; }
   [[nodiscard]] Entry* entries() const noexcept { return static_cast<Entry*>(entries_.data()); }
   [[nodiscard]] uint64_t* slots() const noexcept { return static_cast<uint64_t*>(index_.data()); }
@@ -214,8 +219,7 @@ class FlatTable {
   }
 
   void rebuild_index(size_t slots) {
-    MappedRegion fresh(slots * sizeof(uint64_t));  // zero-filled by the kernel
-    fresh.advise_huge();                           // used throughout: huge pages if ≥ 2 MiB
+    MappedRegion fresh = index_region(slots);
     auto* index = static_cast<uint64_t*>(fresh.data());
     const size_t m = slots - 1;
     for (size_t pos = 0; pos < size_; ++pos) {

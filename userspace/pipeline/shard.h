@@ -7,6 +7,7 @@
 // it in the next phase. Delta records go straight to their flow key's shard.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -116,6 +117,11 @@ class Shard {
   void end_interval();
 
   [[nodiscard]] std::vector<Outgoing>& outbox(size_t to) noexcept { return outbox_[to]; }
+  // Whether phase A left deltas for another shard (cumulative records only).
+  [[nodiscard]] bool has_outgoing() const noexcept {
+    return std::any_of(outbox_.begin(), outbox_.end(),
+                       [](const auto& box) { return !box.empty(); });
+  }
   [[nodiscard]] ShardStats take_stats() noexcept {
     const ShardStats s = stats_;
     stats_ = {};

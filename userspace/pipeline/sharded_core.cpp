@@ -148,15 +148,8 @@ void ShardedCore::run_slots(size_t used, size_t records) {
     }
   });
   // Phase B only when some shard computed a delta for another's key (delta records never do).
-  const auto outgoing = [&] {
-    for (const auto& shard : shards_) {
-      for (size_t to = 0; to < n; ++to) {
-        if (!shard->outbox(to).empty()) return true;
-      }
-    }
-    return false;
-  };
-  if (n > 1 && outgoing()) {
+  if (n > 1 && std::any_of(shards_.begin(), shards_.end(),
+                           [](const auto& shard) { return shard->has_outgoing(); })) {
     run(parallel, n, [&](size_t owner) {
       for (size_t from = 0; from < n; ++from) {
         if (from != owner) shards_[owner]->merge(shards_[from]->outbox(owner));
