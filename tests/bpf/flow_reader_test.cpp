@@ -5,7 +5,9 @@
 #include "ebpf/flow_reader.h"
 
 #include <atomic>
+#include <chrono>
 #include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -91,8 +93,11 @@ TEST(FlowReader, DrainsTheActiveBufferAndSwitches) {
   EXPECT_EQ((*stats)[EGRESSD_FLOW_STAT_EGRESS_PACKETS], 10u);
 }
 
-// A writer hammers the programs from another thread while the reader drains again and again:
-// the sum of all drains equals what was run, to the packet.
+// A writer runs the programs from another thread, without pause, until the reader has drained
+// kDrains times, and each drain waits for the writer to have completed a run since the previous
+// one: so every drain overlaps a writer that is running, whatever the RCU grace period a drain
+// waits for costs on this kernel (a handshake, not a race between two fixed amounts of work). The
+// sum of all drains equals what the writer ran, to the packet.
 TEST(FlowReader, NoPacketIsLostWhileProgramsRun) {
   auto object = load_flow_object();
   ASSERT_NE(object, nullptr);
@@ -101,29 +106,53 @@ TEST(FlowReader, NoPacketIsLostWhileProgramsRun) {
   const auto src = v4(0x0AF4010A);
   const auto frame_a = udp4(src, v4(0x0A000001), 64);
   const auto frame_b = udp4(src, v4(0x0A000002), 512);
-  constexpr uint32_t kRepeat = 20000;
-  constexpr int kRuns = 40;
-  std::atomic<bool> done{false};
-  std::thread writer([&] {
-    for (int i = 0; i < kRuns; ++i) {
-      run(object->tc_ethernet_fd(), i % 2 == 0 ? frame_a : frame_b, kRepeat);
+  constexpr uint32_t kRepeat = 2000;
+  constexpr int kDrains = 8;
+  std::atomic<uint64_t> runs{0};  // completed runs; even ones ran frame_a, odd ones frame_b
+  std::atomic<bool> writer_failed{false};
+  std::string writer_error;  // written before writer_failed is set
+  // A std::jthread: any early return below stops and joins it instead of terminating.
+  std::jthread writer([&](const std::stop_token& stop) {
+    for (uint64_t i = 0; !stop.stop_requested(); ++i) {
+      auto r = loader::test_run(object->tc_ethernet_fd(), i % 2 == 0 ? frame_a : frame_b, kRepeat);
+      if (!r) {
+        writer_error = r.error().message();
+        writer_failed = true;
+        return;
+      }
+      runs.store(i + 1, std::memory_order_release);
     }
-    done = true;
   });
+  // Waits until the writer has completed a run after `seen` runs (a 60 s deadline only bounds a
+  // hang); false if it failed or never did.
+  const auto writer_moved_past = [&](uint64_t seen) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (runs.load(std::memory_order_acquire) <= seen) {
+      if (writer_failed || std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  };
   Collect total;
-  int drains = 0;
-  while (!done) {
+  for (int d = 0; d < kDrains; ++d) {
+    ASSERT_TRUE(writer_moved_past(runs.load(std::memory_order_acquire)))
+        << "the writer stopped running before drain " << d << ": " << writer_error;
     ASSERT_TRUE((*reader)->drain(total));
-    ++drains;
   }
+  writer.request_stop();
   writer.join();
-  ASSERT_TRUE((*reader)->drain(total));
-  EXPECT_GT(drains, 2) << "the drains did not overlap the writer";
-  const uint64_t per_flow = uint64_t{kRuns / 2} * kRepeat;
-  EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000001), 17})].orig_packets, per_flow);
-  EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000002), 17})].orig_packets, per_flow);
+  ASSERT_FALSE(writer_failed) << writer_error;
+  ASSERT_TRUE((*reader)->drain(total));  // what the last runs left in the active buffer
+  const uint64_t n = runs.load();
+  const uint64_t runs_a = (n + 1) / 2;
+  const uint64_t runs_b = n / 2;
+  EXPECT_GE(n, uint64_t{kDrains}) << "the writer ran between every two drains";
+  EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000001), 17})].orig_packets, runs_a * kRepeat);
+  EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000001), 17})].orig_bytes,
+            runs_a * kRepeat * (frame_a.size() - kEth));
+  EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000002), 17})].orig_packets, runs_b * kRepeat);
   EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000002), 17})].orig_bytes,
-            per_flow * (frame_b.size() - kEth));
+            runs_b * kRepeat * (frame_b.size() - kEth));
 }
 
 // Beyond the buffer's capacity packets go through the overflow ring with their key: the reader
