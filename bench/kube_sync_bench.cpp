@@ -29,7 +29,7 @@
 namespace {
 
 using namespace egressd;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 size_t heap_in_use() {
   const struct mallinfo2 mi = mallinfo2();
@@ -88,7 +88,7 @@ struct Baseline {
 // The baseline: same pages, same HTTP client, nlohmann's DOM instead of simdjson + the index.
 double baseline_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out) {
   auto http = kube::HttpClient::create(cfg).value();
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   std::string token;
   for (const char* resource : {"nodes", "pods"}) {
     token.clear();
@@ -122,7 +122,7 @@ double baseline_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out
   for (size_t i = 0; i < out.pods.size(); ++i) {
     for (const auto& ip : out.pods[i].ips) out.by_ip.emplace(ip, i);
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 template <typename Fn>
@@ -135,9 +135,9 @@ double ns_per_lookup(size_t pods, size_t lookups, Fn&& lookup) {
     ips.push_back(IpAddr::parse(k % 2 == 0 ? pod_ip4(k) : pod_ip6(k)).value());
   }
   size_t found = 0;
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   for (size_t i = 0; i < lookups; ++i) found += lookup(ips[i & 4095]) ? 1 : 0;
-  const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+  const double ns = std::chrono::duration<double, std::nano>(SteadyClock::now() - start).count();
   if (found != lookups) throw std::runtime_error("lookup missed a pod");
   return ns / static_cast<double>(lookups);
 }
@@ -181,11 +181,11 @@ int main(int argc, char** argv) {
   kube::KubeClientOptions options;
   options.this_node = "node-0";
   options.page_size = static_cast<uint32_t>(page_size);
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   auto client = kube::KubeClient::create(cfg, options, view, endpoints, metrics).value();
   client->start();
   if (!client->wait_synced(std::chrono::minutes(5))) return 1;
-  const double ready_s = std::chrono::duration<double>(Clock::now() - start).count();
+  const double ready_s = std::chrono::duration<double>(SteadyClock::now() - start).count();
   const auto index = view.get();
   client->stop();
   malloc_trim(0);

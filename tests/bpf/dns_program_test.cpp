@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/manual_clock.h"
 #include "common/packet_builder.h"
 #include "dns.skel.h"
 #include "dns/scope.h"
@@ -230,7 +231,7 @@ TEST_F(DnsProgramTest, FullRingIsCountedNeverSilent) {
 
 TEST(DnsTracerAttached, UdpResponseToASocketNamesItsAddress) {
   ASSERT_EQ(::geteuid(), 0u);
-  ManualClock clock;
+  egressd::testing::ManualClock clock;
   SelfMetrics metrics;
   dns::NameCache cache(dns::NameCacheOptions{}, clock, metrics);
   dns::DnsTracerOptions options;  // attached where the agent attaches: the cgroup v2 root

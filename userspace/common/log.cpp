@@ -24,9 +24,9 @@ void init(spdlog::level::level_enum level) {
 }
 
 bool RateLimit::allow(uint64_t& suppressed) noexcept {
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_->now().time_since_epoch())
+          .count();
   int64_t next = next_ns_.load(std::memory_order_relaxed);
   if (now >= next && next_ns_.compare_exchange_strong(next, now + period_ns_)) {
     suppressed = suppressed_.exchange(0, std::memory_order_relaxed);

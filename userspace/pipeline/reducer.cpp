@@ -3,14 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
-#include <fstream>
 #include <span>
 #include <thread>
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <oneapi/tbb/info.h>
 
+#include "egressd/common/cpu_quota.h"
 #include "egressd/common/log.h"
 #include "pipeline/publisher.h"
 #include "pipeline/sharded_core.h"
@@ -97,6 +96,9 @@ struct Reducer::Impl {
   Publisher publisher;
   std::shared_ptr<BufferPool> buffers;  // outlives the reducer while readers hold snapshots
   std::chrono::system_clock::time_point interval_start;
+  // The first boundary, taken in start() (not on the driver thread) so that the intervals are
+  // anchored at the moment start() returns, whenever the thread gets to run.
+  std::chrono::steady_clock::time_point first_close;
   Counter& queue_full;
   Counter& incomplete_reads;
   Counter& deferred;
@@ -122,21 +124,8 @@ class Reducer::TokenProducer final : public BatchSink {
 };
 
 size_t available_cpus(const std::string& cgroup_root) {
-  size_t cpus = static_cast<size_t>(std::max(1, tbb::info::default_concurrency()));
-  double quota = -1;
-  double period = 0;
-  if (std::ifstream v2(cgroup_root + "/cpu.max"); v2) {
-    std::string q;
-    if (v2 >> q >> period && q != "max") quota = std::strtod(q.c_str(), nullptr);
-  } else {
-    std::ifstream q1(cgroup_root + "/cpu/cpu.cfs_quota_us");
-    std::ifstream p1(cgroup_root + "/cpu/cpu.cfs_period_us");
-    if (!(q1 >> quota) || !(p1 >> period)) quota = -1;
-  }
-  if (quota > 0 && period > 0) {
-    cpus = std::min(cpus, static_cast<size_t>(std::max(1.0, std::ceil(quota / period))));
-  }
-  return cpus;
+  return cpus_within_quota(static_cast<size_t>(std::max(1, tbb::info::default_concurrency())),
+                           cgroup_root);
 }
 
 Result<std::unique_ptr<Reducer>> Reducer::create(const ReducerOptions& options, SnapshotSink& sink,
@@ -221,6 +210,7 @@ void Reducer::start() {
   Impl& s = *impl_;
   if (s.thread.joinable()) return;
   s.interval_start = s.clock.wall();
+  s.first_close = s.clock.now() + s.options.interval;
   s.publisher.start();
   s.thread = std::jthread([&s](const std::stop_token& st) { s.run(st); });
 }
@@ -270,7 +260,7 @@ void Reducer::Impl::close_and_publish() {
 }
 
 void Reducer::Impl::run(const std::stop_token& stop) {
-  auto next_close = clock.now() + options.interval;
+  auto next_close = first_close;
   while (!stop.stop_requested()) {
     const auto now = clock.now();
     if (now >= next_close) {

@@ -73,9 +73,8 @@ class Reducer final : public BatchSink {
   std::unique_ptr<Impl> impl_;
 };
 
-// CPUs this process may use: the affinity mask (TBB's default concurrency), capped by a cgroup
-// CPU quota (v2 cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us) under `cgroup_root`,
-// rounded up. A pod limited to 2 CPUs on a 64-core node gets 2, not 64.
+// CPUs this process may use: the affinity mask (TBB's default concurrency) capped by the cgroup
+// CPU quota under `cgroup_root` (cpus_within_quota(), common/cpu_quota.h).
 [[nodiscard]] size_t available_cpus(const std::string& cgroup_root = "/sys/fs/cgroup");
 
 }  // namespace egressd::pipeline

@@ -1,4 +1,6 @@
-// Clock: injected time, so reducers, expiry and tests do not read the wall clock directly.
+// Clock: injected time, so reducers, expiry, rate limits and tests do not read the wall clock
+// directly. Production code takes a `const Clock&` (usually `system_clock()`); tests pass the
+// ManualClock of tests/common/manual_clock.h.
 #pragma once
 
 #include <chrono>
@@ -22,17 +24,10 @@ class SystemClock final : public Clock {
   }
 };
 
-// A clock that moves only when told to (tests).
-class ManualClock final : public Clock {
- public:
-  [[nodiscard]] std::chrono::steady_clock::time_point now() const override { return now_; }
-  [[nodiscard]] std::chrono::system_clock::time_point wall() const override {
-    return std::chrono::system_clock::time_point{} + (now_.time_since_epoch());
-  }
-  void advance(std::chrono::nanoseconds d) { now_ += d; }
-
- private:
-  std::chrono::steady_clock::time_point now_{std::chrono::seconds(1'000'000)};
-};
+// The process's one SystemClock, for defaults of components that take a clock.
+[[nodiscard]] inline const Clock& system_clock() noexcept {
+  static const SystemClock clock;
+  return clock;
+}
 
 }  // namespace egressd

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/manual_clock.h"
 #include "egressd/common/log.h"
 
 namespace egressd {
@@ -39,13 +40,26 @@ TEST(Log, ParsesLevelNames) {
 }
 
 TEST(Log, RateLimitAllowsOnePerPeriodAndCountsTheRest) {
-  log::RateLimit limit(std::chrono::hours(1));
+  testing::ManualClock clock;
+  log::RateLimit limit(std::chrono::seconds(10), clock);
   uint64_t suppressed = 99;
   EXPECT_TRUE(limit.allow(suppressed));
-  EXPECT_EQ(suppressed, 0u);
+  EXPECT_EQ(suppressed, 0u) << "nothing was suppressed before the first event";
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(limit.allow(suppressed));
-  log::RateLimit fast(std::chrono::milliseconds(0));
-  EXPECT_TRUE(fast.allow(suppressed));
+  clock.advance(std::chrono::seconds(9));
+  EXPECT_FALSE(limit.allow(suppressed)) << "still inside the period";
+  clock.advance(std::chrono::seconds(1));
+  EXPECT_TRUE(limit.allow(suppressed)) << "the period has passed";
+  EXPECT_EQ(suppressed, 6u) << "the allowed line learns how many were suppressed before it";
+  EXPECT_FALSE(limit.allow(suppressed));
+  clock.advance(std::chrono::seconds(10));
+  EXPECT_TRUE(limit.allow(suppressed));
+  EXPECT_EQ(suppressed, 1u) << "the count restarts after each allowed line";
+
+  log::RateLimit unlimited(std::chrono::milliseconds(0), clock);
+  EXPECT_TRUE(unlimited.allow(suppressed));
+  EXPECT_TRUE(unlimited.allow(suppressed)) << "a zero period allows every event";
+  EXPECT_EQ(suppressed, 0u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/manual_clock.h"
 #include "unit/dns/dns_test_util.h"
 
 namespace egressd::dns {
@@ -24,7 +25,7 @@ class NameCacheTest : public ::testing::Test {
   }
   void make(NameCacheOptions o) { cache_ = std::make_unique<NameCache>(o, clock_, metrics_); }
 
-  ManualClock clock_;
+  egressd::testing::ManualClock clock_;
   SelfMetrics metrics_;
   std::unique_ptr<NameCache> cache_ =
       std::make_unique<NameCache>(NameCacheOptions{}, clock_, metrics_);

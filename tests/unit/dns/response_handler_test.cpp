@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/manual_clock.h"
 #include "dns/scope.h"
 #include "unit/dns/dns_test_util.h"
 
@@ -38,7 +39,7 @@ class ResponseHandlerTest : public ::testing::Test {
     return egressd::testing::counter_total(metrics_, name, label);
   }
 
-  ManualClock clock_;
+  egressd::testing::ManualClock clock_;
   SelfMetrics metrics_;
   NameCache cache_{NameCacheOptions{}, clock_, metrics_};
   ResponseHandler handler_{cache_, [](const IpAddr& c) { return scope_of(c, nullptr); }, metrics_};

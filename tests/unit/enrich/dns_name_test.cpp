@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/inventory_builder.h"
+#include "common/manual_clock.h"
 #include "dns/name_cache.h"
 #include "dns/scope.h"
 #include "enrich/enricher.h"
@@ -18,7 +19,7 @@ FlowKey key(const char* local, const char* peer) {
 
 TEST(DnsNameLabel, OnlyWithTheTracerAndOnlyOutsideTheCluster) {
   kube::ClusterIndex index{two_zone_cluster(), "node-a", {IpAddr::parse("127.0.0.1").value()}};
-  ManualClock clock;
+  egressd::testing::ManualClock clock;
   SelfMetrics metrics;
   dns::NameCache cache(dns::NameCacheOptions{}, clock, metrics);
   const auto pod_a = dns::scope_of(IpAddr::parse("10.244.1.10").value(), &index);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/inventory_builder.h"
+#include "common/manual_clock.h"
 
 namespace egressd::exporter {
 namespace {
@@ -46,7 +47,7 @@ class FlowMetricsTest : public ::testing::Test {
     options.series_ttl = std::chrono::seconds(60);
     options.enrich.exclude_namespaces = {"kube-system"};
   }
-  ManualClock clock;
+  egressd::testing::ManualClock clock;
   SelfMetrics self;
   FlowMetricsOptions options;
   ClusterIndexView index_view;

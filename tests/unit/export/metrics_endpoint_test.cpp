@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/inventory_builder.h"
+#include "common/manual_clock.h"
 
 namespace egressd::exporter {
 namespace {
@@ -24,7 +25,7 @@ TEST(MetricsEndpoint, SelfMetricsGroupIntoFamiliesByName) {
 }
 
 TEST(MetricsEndpoint, RendersPrometheusTextWithFlowAndSelfMetrics) {
-  ManualClock clock;
+  egressd::testing::ManualClock clock;
   SelfMetrics self;
   ClusterIndexView index(std::make_shared<const kube::ClusterIndex>(
       egressd::testing::two_zone_cluster(), "node-a", std::vector<IpAddr>{}));
