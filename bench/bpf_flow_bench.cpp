@@ -1,7 +1,7 @@
 // bpf_flow_bench: the eBPF flow source's costs, measured in one run (docs/ebpf.md "Measured").
 //
 // Kernel side, ns/packet as BPF_PROG_TEST_RUN reports it (average over --repeat runs of one
-// packet, median over --iterations):
+// packet, median over --iterations repetitions of one iteration each):
 //   floor         a per-CPU array counter: the cheapest useful TC program (bpf/flow_variants.bpf.c)
 //   steady        the production TC egress program (bpf/flow.bpf.c) on a packet of a known flow
 //   new flow      the same code with the key varied on every run, so each packet inserts a key
@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -74,18 +75,36 @@ std::vector<uint8_t> packet(bool v6) {
   std::exit(1);
 }
 
-// Runs `prog_fd` `repeat` times on `frame`; the iteration's time is the kernel's total.
-void time_test_run(benchmark::State& state, int prog_fd, const std::vector<uint8_t>& frame,
-                   uint32_t repeat = g_repeat) {
-  auto r = loader::test_run(prog_fd, frame, repeat);
-  if (!r) {
-    state.SkipWithError(r.error().message().c_str());
-    return;
+// The kernel's time for a benchmark's runs. Each iteration runs the program `repeat` times on one
+// frame (BPF_PROG_TEST_RUN reports the average ns of one run); the iteration's manual time is the
+// kernel's total, and `report()` sets ns_per_packet once, after the loop, from the sums over all
+// iterations (a counter set inside the loop keeps only the last iteration's value). The Collector
+// checks that ns_per_packet equals manual time / packets for every run it prints.
+class PacketTimer {
+ public:
+  bool run(benchmark::State& state, int prog_fd, const std::vector<uint8_t>& frame,
+           uint32_t repeat = g_repeat) {
+    auto r = loader::test_run(prog_fd, frame, repeat);
+    if (!r) {
+      state.SkipWithError(r.error().message().c_str());
+      return false;
+    }
+    const double total_ns = static_cast<double>(r->duration_ns) * repeat;
+    state.SetIterationTime(total_ns / 1e9);
+    ns_ += total_ns;
+    packets_ += repeat;
+    return true;
   }
-  state.SetIterationTime(static_cast<double>(r->duration_ns) * repeat / 1e9);
-  state.counters["ns_per_packet"] =
-      benchmark::Counter(r->duration_ns, benchmark::Counter::kAvgIterations);
-}
+  void report(benchmark::State& state) const {
+    if (packets_ == 0) return;
+    state.counters["ns_per_packet"] = ns_ / static_cast<double>(packets_);
+    state.counters["packets"] = static_cast<double>(packets_);
+  }
+
+ private:
+  double ns_ = 0;
+  uint64_t packets_ = 0;
+};
 
 loader::Skeleton<flow_variants> load_bench(uint32_t entries, bool no_prealloc) {
   auto skel = loader::Skeleton<flow_variants>::open("flow_variants");
@@ -121,8 +140,11 @@ std::array<uint64_t, EGRESSD_FLOW_STAT_MAX> stat_totals(
 void BM_floor(benchmark::State& state) {
   auto skel = load_bench(1024, false);
   const auto frame = packet(false);
-  for (auto _ : state)
-    time_test_run(state, bpf_program__fd(skel->progs.egressd_bench_floor), frame);
+  PacketTimer timer;
+  for (auto _ : state) {
+    if (!timer.run(state, bpf_program__fd(skel->progs.egressd_bench_floor), frame)) return;
+  }
+  timer.report(state);
 }
 
 void BM_steady(benchmark::State& state) {
@@ -130,7 +152,11 @@ void BM_steady(benchmark::State& state) {
   if (!object) die(object.error().message());
   const auto frame = packet(state.range(0) == 6);
   (void)loader::test_run((*object)->tc_ethernet_fd(), frame);  // the key exists from here on
-  for (auto _ : state) time_test_run(state, (*object)->tc_ethernet_fd(), frame);
+  PacketTimer timer;
+  for (auto _ : state) {
+    if (!timer.run(state, (*object)->tc_ethernet_fd(), frame)) return;
+  }
+  timer.report(state);
   // Every run was counted into the one key (a parse error would also be fast).
   const uint32_t zero = 0;
   auto raw = loader::lookup_percpu((*object)->stats_map_fd(), &zero, sizeof(egressd_flow_stats));
@@ -148,12 +174,15 @@ void BM_steady(benchmark::State& state) {
 
 void BM_new_flow(benchmark::State& state, bool no_prealloc) {
   const auto frame = packet(state.range(0) == 6);
+  PacketTimer timer;
   for (auto _ : state) {
     // A fresh map per iteration: every run inserts (the key's initiator changes each time). The
     // comparison without preallocation is ~40x slower: 100k runs are enough to price it.
     const uint32_t repeat = no_prealloc ? std::min<uint32_t>(g_repeat, 100'000) : g_repeat;
     auto skel = load_bench(repeat + 1024, no_prealloc);
-    time_test_run(state, bpf_program__fd(skel->progs.egressd_bench_new_flow), frame, repeat);
+    if (!timer.run(state, bpf_program__fd(skel->progs.egressd_bench_new_flow), frame, repeat)) {
+      return;
+    }
     const auto stats = stat_totals(skel);
     // (Without preallocation an insert may also fail for memory, which goes to the ring.)
     if (!no_prealloc &&
@@ -165,6 +194,7 @@ void BM_new_flow(benchmark::State& state, bool no_prealloc) {
     skel = loader::Skeleton<flow_variants>::open("unused").value();
     state.ResumeTiming();
   }
+  timer.report(state);
 }
 
 void BM_ct_lookup(benchmark::State& state) {
@@ -176,9 +206,11 @@ void BM_ct_lookup(benchmark::State& state) {
   auto skel = load_bench(1024, false);
   auto frame = packet(false);
   if (!hit) frame[14 + 12] ^= 0x01;  // another source address: no entry
+  PacketTimer timer;
   for (auto _ : state) {
-    time_test_run(state, bpf_program__fd(skel->progs.egressd_bench_ct_lookup), frame);
+    if (!timer.run(state, bpf_program__fd(skel->progs.egressd_bench_ct_lookup), frame)) return;
   }
+  timer.report(state);
   // The program counts its misses: a "hit" run that missed would price the wrong path.
   const uint64_t misses = stat_totals(skel)[EGRESSD_FLOW_STAT_NO_CONNTRACK];
   if (hit ? misses != 0 : misses == 0) state.SkipWithError("the lookup did not hit/miss as meant");
@@ -289,7 +321,20 @@ class Collector final : public benchmark::ConsoleReporter {
       auto& v = seconds[r.benchmark_name()];
       v.push_back(r.GetAdjustedRealTime());  // per iteration, in the benchmark's time unit
       const auto ns = r.counters.find("ns_per_packet");
-      if (ns != r.counters.end()) ns_per_packet[r.benchmark_name()].push_back(ns->second.value);
+      const auto packets = r.counters.find("packets");
+      if (ns == r.counters.end() || packets == r.counters.end()) continue;
+      ns_per_packet[r.benchmark_name()].push_back(ns->second.value);
+      // The printed figure must be what the manual time says: time per iteration (ms here) x
+      // iterations / packets. A mismatch is a bug in this bench, and it fails the run.
+      const double manual_ns = r.GetAdjustedRealTime() * 1e6 * static_cast<double>(r.iterations);
+      const double expected = manual_ns / packets->second.value;
+      if (std::abs(ns->second.value - expected) > 1e-6 * expected + 1e-9) {
+        std::fprintf(stderr,
+                     "bpf_flow_bench: %s prints %.3f ns/packet but its manual time / packets is "
+                     "%.3f ns\n",
+                     r.benchmark_name().c_str(), ns->second.value, expected);
+        inconsistent = true;
+      }
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -312,6 +357,7 @@ class Collector final : public benchmark::ConsoleReporter {
   }
   std::map<std::string, std::vector<double>> seconds;
   std::map<std::string, std::vector<double>> ns_per_packet;
+  bool inconsistent = false;
 };
 
 // `conntrack -I` an established TCP entry for the benchmark packet's tuple in this namespace.
@@ -360,7 +406,8 @@ int main(int argc, char** argv) {
     return benchmark::RegisterBenchmark(name, fn)
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond)
-        ->Iterations(g_iterations);
+        ->Iterations(1)
+        ->Repetitions(g_iterations);
   };
   reg("floor", BM_floor);
   reg("steady/v4", BM_steady)->Arg(4);
@@ -379,6 +426,7 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&collector);
   benchmark::Shutdown();
 
+  if (collector.inconsistent) die("a printed ns/packet disagrees with its manual time (above)");
   const double floor = collector.packet_ns("floor");
   if (floor <= 0) die("the floor benchmark did not run");
   std::printf(
