@@ -30,7 +30,7 @@ function(egressd_bpf_object name source)
   add_custom_command(
     OUTPUT ${obj} ${skel}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${EGRESSD_BPF_ARCH}
-            -Wall -Wextra -Werror -Wno-unused-parameter
+            -Wall -Wextra $<$<BOOL:${EGRESSD_WERROR}>:-Werror> -Wno-unused-parameter
             -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/bpf
             -idirafter /usr/include/${EGRESSD_MULTIARCH}
             -MD -MF ${tmp_obj}.d -MT ${obj} -c ${src} -o ${tmp_obj}

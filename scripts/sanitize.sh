@@ -40,7 +40,7 @@ build_sanitized() {
     # -fno-sanitize-recover: a UBSan finding aborts the test instead of scrolling past.
     cmake -S . -B "$dir" "${generator[@]}" \
       -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEGRESSD_WERROR=ON \
       "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
       "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -gline-tables-only" \
       -DCMAKE_C_FLAGS=-fno-sanitize-recover=all -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=all \

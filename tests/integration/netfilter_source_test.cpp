@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <spawn.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -34,6 +33,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+
+#include "common/wait.h"
 
 extern char** environ;
 
@@ -198,6 +199,28 @@ Counters truth(const NftCounter& tx, const NftCounter& rx) {
   return Counters{txb, txp, rxb, rxp};
 }
 
+// Waits until every TCP entry that `conntrack -L -p tcp <filter>` lists is in TIME_WAIT (and at
+// least one is listed): conntrack enters TIME_WAIT on the last ACK of the close, so every packet
+// of those connections has passed the output hook, where the nftables counters count it (that
+// packet's traversal of the hooks ran to its end in softirq context before `conntrack -L` could
+// read the state). This is the condition the counters are read after, not a fixed settle time.
+bool wait_for_time_wait(const std::vector<std::string>& filter) {
+  std::vector<std::string> argv = {"conntrack", "-L", "-p", "tcp"};
+  argv.insert(argv.end(), filter.begin(), filter.end());
+  return testing::eventually([&] {
+    const CommandResult r = run(argv);
+    if (r.status != 0) return false;
+    std::istringstream lines(r.out);
+    size_t entries = 0;
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("tcp", 0) != 0) continue;
+      if (line.find(" TIME_WAIT ") == std::string::npos) return false;
+      ++entries;
+    }
+    return entries > 0;
+  });
+}
+
 sockaddr_storage sockaddr_of(const char* addr, uint16_t port, socklen_t& len) {
   sockaddr_storage ss{};
   if (std::strchr(addr, ':') != nullptr) {
@@ -286,6 +309,13 @@ void tcp_exchange(TcpServer& server, const char* client, const char* dst, uint16
   ASSERT_EQ(connect(cli.fd, reinterpret_cast<const sockaddr*>(&to), len), 0) << errno_text();
   Fd acc(accept4(server.fd.fd, nullptr, nullptr, SOCK_CLOEXEC));
   ASSERT_GE(acc.fd, 0);
+  // A peer that fails leaves the other side waiting: 30 s timeouts turn that into a failure, not a
+  // hang until CTest's timeout.
+  const timeval timeout{30, 0};
+  for (const int fd : {cli.fd, acc.fd}) {
+    ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)), 0);
+    ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)), 0);
+  }
   bool server_ok = false;
   std::thread server_side([&] { server_ok = recv_all(acc.fd, up) && send_all(acc.fd, down); });
   const bool client_ok = send_all(cli.fd, up) && recv_all(cli.fd, down);
@@ -384,13 +414,6 @@ class NetfilterSourceTest : public ::testing::Test {
     return source ? std::move(*source) : nullptr;
   }
 
-  // Stops the source and checks the shutdown budget.
-  static void stop_quickly(Source& source) {
-    const auto t0 = Clock::now();
-    source.stop();
-    EXPECT_LT(Clock::now() - t0, 2s);
-  }
-
   LocalEndpointsView view_;
   RecordingSink sink_;
   SelfMetrics metrics_;
@@ -426,7 +449,8 @@ TEST_F(NetfilterSourceTest, DumpOrientsRecordsAndCountsMatchNftables) {
   tcp_exchange(node_to_pod, "127.0.0.1", kT1Server, node_to_pod.port, 30'000, 70'000);
   tcp_exchange(via_vip, kT1Client, kT1Vip, 80, 12'345, 54'321);
   udp_exchange(kT1Pod6, kT1Other6, 5, 300, 1200);
-  std::this_thread::sleep_for(300ms);                      // last ACKs of the closes
+  ASSERT_TRUE(wait_for_time_wait({"-d", kT1Server, "--dport", p1}));
+  ASSERT_TRUE(wait_for_time_wait({"-s", kT1Client, "-d", kT1Vip, "--dport", "80"}));
   const Counters node_side_truth = truth(n1_down, n1_up);  // the pod is the responder
   const Counters a_truth = truth(n2_up, n2_down);
   const Counters b_truth = truth(n2_down, n2_up);
@@ -437,7 +461,7 @@ TEST_F(NetfilterSourceTest, DumpOrientsRecordsAndCountsMatchNftables) {
 
   // A dump that started after the traffic: two completions after the last one seen now.
   const uint64_t target = last_complete(sink_.batches()) + 2;
-  ASSERT_TRUE(sink_.wait([&](const auto& b) { return has_complete(b, target); }, 5s));
+  ASSERT_TRUE(sink_.wait([&](const auto& b) { return has_complete(b, target); }, 30s));
   const auto batches = sink_.batches();
 
   const auto pod_side = records_of(batches, {ip(kT1Server), ip("127.0.0.1"), 6}, target);
@@ -460,7 +484,7 @@ TEST_F(NetfilterSourceTest, DumpOrientsRecordsAndCountsMatchNftables) {
   EXPECT_EQ(v6[0].counters, v6_truth);
   EXPECT_EQ(v6[0].counters.tx_bytes, 5U * (300 + 48));  // IPv6 40 + UDP 8 bytes of headers
 
-  stop_quickly(*source);
+  source->stop();
   EXPECT_GE(counter_value(metrics_, "egressd_conntrack_dumps_total"), target);
   EXPECT_GE(gauge_value(metrics_, "egressd_conntrack_entries"), 3.0);
   EXPECT_EQ(gauge_value(metrics_, "egressd_conntrack_accounting_enabled"), 1.0);
@@ -479,15 +503,15 @@ TEST_F(NetfilterSourceTest, FlowClosedBetweenDumpsArrivesAsFinalRecord) {
   auto source = make(60s);
   ASSERT_NE(source, nullptr);
   ASSERT_TRUE(source->start().has_value());
-  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 5s));
+  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 30s));
 
   tcp_exchange(server, "127.0.0.1", kT2Server, server.port, 4'000, 9'000);
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(wait_for_time_wait({"-d", kT2Server, "--dport", port}));
   const Counters expected = truth(down, up);  // the pod (server) is local: tx = its replies
   must({"conntrack", "-D", "-p", "tcp", "-s", "127.0.0.1", "-d", kT2Server, "--dport", port});
 
   const FlowKey key{ip(kT2Server), ip("127.0.0.1"), 6};
-  ASSERT_TRUE(sink_.wait([&](const auto& b) { return !records_of(b, key, 2, true).empty(); }, 5s))
+  ASSERT_TRUE(sink_.wait([&](const auto& b) { return !records_of(b, key, 2, true).empty(); }, 30s))
       << "no final record for the deleted entry";
   const auto batches = sink_.batches();
   const auto finals = records_of(batches, key, std::nullopt, true);
@@ -497,7 +521,7 @@ TEST_F(NetfilterSourceTest, FlowClosedBetweenDumpsArrivesAsFinalRecord) {
   EXPECT_FALSE(has_complete(batches, 2)) << "a second dump ran: the test proves nothing";
   EXPECT_TRUE(records_of(batches, key, 1).empty()) << "the flow started after dump 1";
   EXPECT_GE(counter_value(metrics_, "egressd_conntrack_events_total", {{"type", "destroy"}}), 1U);
-  stop_quickly(*source);
+  source->stop();
 }
 
 TEST_F(NetfilterSourceTest, BurstOfDestroyEventsIsNotLost) {
@@ -507,7 +531,7 @@ TEST_F(NetfilterSourceTest, BurstOfDestroyEventsIsNotLost) {
   auto source = make(60s, size_t{64} * 1024);
   ASSERT_NE(source, nullptr);
   ASSERT_TRUE(source->start().has_value());
-  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 5s));
+  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 30s));
 
   Fd sender(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   socklen_t len = 0;
@@ -534,7 +558,7 @@ TEST_F(NetfilterSourceTest, BurstOfDestroyEventsIsNotLost) {
   }
   EXPECT_EQ(ids.size(), static_cast<size_t>(kFlows));
   EXPECT_EQ(counter_value(metrics_, "egressd_conntrack_event_overflows_total"), 0U);
-  stop_quickly(*source);
+  source->stop();
 }
 
 TEST_F(NetfilterSourceTest, AccountingOffGivesNoZeros) {
@@ -553,8 +577,8 @@ TEST_F(NetfilterSourceTest, AccountingOffGivesNoZeros) {
   auto source = make(200ms);
   ASSERT_NE(source, nullptr);
   ASSERT_TRUE(source->start().has_value());
-  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 2); }, 5s));
-  stop_quickly(*source);
+  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 2); }, 30s));
+  source->stop();
   EXPECT_TRUE(
       records_of(sink_.batches(), {ip(kT5Client), ip(kT5Server), 17}, std::nullopt).empty());
   EXPECT_GE(counter_value(metrics_, "egressd_records_dropped_total", {{"reason", "no_counters"}}),
@@ -562,27 +586,40 @@ TEST_F(NetfilterSourceTest, AccountingOffGivesNoZeros) {
   EXPECT_EQ(gauge_value(metrics_, "egressd_conntrack_accounting_enabled"), 0.0);
 }
 
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
+// stop() wakes the source's thread instead of waiting out its read interval; a restart dumps the
+// next generation and then sleeps until an event or its deadline: a stale wake-up (the eventfd
+// left readable by stop) would make poll() return at once, over and over.
 TEST_F(NetfilterSourceTest, StopIsPromptIdempotentAndRestartable) {
-  auto source = make(60s);
+  constexpr auto kInterval = 600s;  // no deadline passes during the test
+  auto source = make(kInterval);
   ASSERT_NE(source, nullptr);
   ASSERT_TRUE(source->start().has_value());
   EXPECT_FALSE(source->start().has_value()) << "a second start must fail";
-  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 5s));
-  stop_quickly(*source);
-  stop_quickly(*source);
-  // Started again, it dumps the next generation and then idles (no busy loop on a stale wake-up).
+  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 30s));
+  const auto t0 = Clock::now();
+  source->stop();
+  // Not a speed budget: without the wake-up, stop() would wait for the 600 s deadline.
+  EXPECT_LT(Clock::now() - t0, kInterval / 2) << "stop() waited for the read deadline";
+  source->stop();
   ASSERT_TRUE(source->start().has_value());
-  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 2); }, 5s));
-  const double cpu0 = process_cpu_seconds();
-  std::this_thread::sleep_for(500ms);
-  EXPECT_LT(process_cpu_seconds() - cpu0, 0.1) << "the idle source burns CPU";
-  stop_quickly(*source);
+  ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 2); }, 30s));
+
+  // One destroy event after the restart: the thread wakes for it (one or a few times: the
+  // kernel may deliver it while the thread is between polls), and for nothing else. A thread that
+  // spins on a stale wake-up counts thousands of wake-ups while `conntrack -D` runs.
+  const uint64_t before = counter_value(metrics_, "egressd_conntrack_source_wakeups_total");
+  udp_exchange(kT5Client, kT5Server, 1, 10, 10);
+  must({"conntrack", "-D", "-p", "udp", "-s", kT5Client, "-d", kT5Server});
+  const FlowKey key{ip(kT5Client), ip(kT5Server), 17};
+  ASSERT_TRUE(sink_.wait(
+      [&](const auto& b) { return !records_of(b, key, std::nullopt, true).empty(); }, 30s))
+      << "no final record for the deleted entry";
+  const uint64_t wakeups =
+      counter_value(metrics_, "egressd_conntrack_source_wakeups_total") - before;
+  EXPECT_GE(wakeups, 1U);
+  EXPECT_LE(wakeups, 3U) << "the idle source keeps waking up";
+  EXPECT_EQ(counter_value(metrics_, "egressd_conntrack_dumps_total"), 2U);
+  source->stop();
 }
 
 }  // namespace

@@ -111,6 +111,7 @@ void NetfilterSource::run(const std::stop_token& stop) {
     std::array<pollfd, 2> fds{{{events_.fd(), POLLIN, 0}, {wake_fd_, POLLIN, 0}}};
     const int ready =
         ::poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(wait.count(), 60'000)));
+    metrics_.wakeups.inc();
     if (ready <= 0) continue;  // deadline, or EINTR
     if ((fds[1].revents & POLLIN) != 0) {
       // stop() woke us: the loop condition ends it. Reset the eventfd so a later start() does

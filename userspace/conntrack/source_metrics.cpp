@@ -26,6 +26,9 @@ SourceMetrics::SourceMetrics(SelfMetrics& m)
                                  "Netlink messages on the conntrack sockets that did not come from "
                                  "the kernel, dropped.")),
       dumps(m.counter("egressd_conntrack_dumps_total", "Conntrack table dumps started.")),
+      wakeups(m.counter("egressd_conntrack_source_wakeups_total",
+                        "Times the conntrack source's thread woke from waiting (a read "
+                        "deadline, destroy events, or stop).")),
       dumps_interrupted(m.counter("egressd_conntrack_dump_interrupted_total",
                                   "Conntrack dumps flagged NLM_F_DUMP_INTR (inconsistent), not "
                                   "marked complete.")),

@@ -17,6 +17,7 @@ struct SourceMetrics {
   Counter& event_overflows;      // egressd_conntrack_event_overflows_total (ENOBUFS)
   Counter& foreign_messages;     // egressd_conntrack_foreign_messages_total (not from the kernel)
   Counter& dumps;                // egressd_conntrack_dumps_total
+  Counter& wakeups;              // egressd_conntrack_source_wakeups_total (poll() returned)
   Counter& dumps_interrupted;    // egressd_conntrack_dump_interrupted_total (NLM_F_DUMP_INTR)
   Counter& dump_errors;          // egressd_conntrack_dump_errors_total (failed, aborted, bad bytes)
   Gauge& entries;                // egressd_conntrack_entries: entries in the last complete dump

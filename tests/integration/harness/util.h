@@ -14,6 +14,8 @@
 #include <thread>
 #include <utility>
 
+#include "common/wait.h"
+
 namespace egressd::testing {
 
 class HarnessError : public std::runtime_error {
@@ -64,16 +66,7 @@ using namespace std::chrono_literals;
 template <typename Pred>
 bool poll_until(Pred&& done, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds step = 50ms) {
-  const auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (done()) {
-      return true;
-    }
-    if (Clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(step);
-  }
+  return eventually(std::forward<Pred>(done), timeout, step);
 }
 
 // Last `max_lines` lines of `text`, for failure messages that quote a log.

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/wait.h"
 #include "egressd/common/atomic_snapshot.h"
 #include "egressd/common/self_metrics.h"
 #include "egressd/local_endpoints.h"
@@ -19,15 +20,6 @@
 namespace egressd::testing {
 
 using namespace std::chrono_literals;
-
-inline bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return cond();
-}
 
 inline double metric_value(const SelfMetrics& m, const std::string& name,
                            const MetricLabels& labels = {}) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/manual_clock.h"
+#include "common/wait.h"
 
 namespace egressd::pipeline {
 namespace {
@@ -55,17 +56,7 @@ double gauge(const SelfMetrics& m, const std::string& name) {
 
 using testing::ManualClock;
 
-// Polls `done` until it holds or 10 s pass (no fixed sleeps: docs/testing.md). The deadline only
-// bounds a hang; the reducer's driver looks at its (manual) clock at least every 100 ms.
-template <typename Pred>
-bool eventually(Pred done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
+using testing::eventually;  // the reducer's driver looks at its clock at least every 100 ms
 
 RecordBatch delta_batch(uint32_t peer, uint64_t bytes, size_t n) {
   RecordBatch b;
