@@ -9,6 +9,7 @@
 
 #include "cilium/cilium_source.h"
 #include "cilium_test_util.h"
+#include "common/wait.h"
 
 namespace egressd::cilium::testing {
 namespace {
@@ -250,22 +251,16 @@ TEST_F(CiliumReader, SourceThreadPublishesGenerations) {
   EXPECT_EQ((*source)->kind(), SourceKind::kCilium);
   ASSERT_TRUE((*source)->start().has_value());
   EXPECT_FALSE((*source)->start().has_value());  // already running
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  size_t markers = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    {
-      const std::lock_guard lock(sink.mutex);
-      markers = 0;
-      for (const auto& b : sink.batches) markers += b.kind == RecordBatch::Kind::kReadComplete;
-    }
-    if (markers >= 3) break;
-    std::this_thread::sleep_for(20ms);
-  }
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto markers = [&] {
+    const std::lock_guard lock(sink.mutex);
+    size_t n = 0;
+    for (const auto& b : sink.batches) n += b.kind == RecordBatch::Kind::kReadComplete ? 1 : 0;
+    return n;
+  };
+  EXPECT_TRUE(egressd::testing::eventually([&] { return markers() >= 3; }));
   (*source)->stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
   (*source)->stop();  // idempotent
-  ASSERT_GE(markers, 3U);
+  ASSERT_GE(markers(), 3U);
   // Each read: its 10 records with generation g, then the marker of g; g = 1, 2, 3, ...
   uint64_t g = 1;
   size_t records = 0;
@@ -281,6 +276,31 @@ TEST_F(CiliumReader, SourceThreadPublishesGenerations) {
     }
   }
   EXPECT_GE(metric(registry, "egressd_cilium_reads_total"), 3);
+}
+
+// stop() wakes the source's thread: it does not wait for the next read deadline.
+TEST_F(CiliumReader, StopDoesNotWaitForTheReadInterval) {
+  fill_n(add(MapRole::kTcp4), 1);
+  add(MapRole::kAny6);
+  LocalEndpointsView view;
+  view.set(test_endpoints());
+  CaptureSink sink;
+  SelfMetrics registry;
+  CiliumSourceOptions o;
+  constexpr auto kInterval = std::chrono::seconds(600);
+  o.read_interval = kInterval;
+  o.reader = options("A");
+  auto source = make_cilium_source(o, view, sink, registry);
+  ASSERT_TRUE(source.has_value()) << source.error().message();
+  ASSERT_TRUE((*source)->start().has_value());
+  EXPECT_TRUE(egressd::testing::eventually([&] {
+    return metric(registry, "egressd_cilium_reads_total") >= 1;
+  })) << "no first read";
+  const auto t0 = std::chrono::steady_clock::now();
+  (*source)->stop();
+  // Not a speed budget: a stop that waited for the deadline would take 600 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, kInterval / 2);
+  EXPECT_EQ(metric(registry, "egressd_cilium_reads_total"), 1);
 }
 
 }  // namespace

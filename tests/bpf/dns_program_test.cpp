@@ -18,6 +18,7 @@
 
 #include "common/manual_clock.h"
 #include "common/packet_builder.h"
+#include "common/wait.h"
 #include "dns.skel.h"
 #include "dns/scope.h"
 #include "dns/tracer.h"
@@ -267,11 +268,10 @@ TEST(DnsTracerAttached, UdpResponseToASocketNamesItsAddress) {
   worker.join();
   std::string name;
   const IpAddr loopback = IpAddr::parse("127.0.0.1").value();
-  for (int i = 0; i < 100 && !cache.lookup(dns::scope_of(loopback, nullptr),
-                                           IpAddr::parse("203.0.113.10").value(), name);
-       ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  EXPECT_TRUE(egressd::testing::eventually([&] {
+    return cache.lookup(dns::scope_of(loopback, nullptr), IpAddr::parse("203.0.113.10").value(),
+                        name);
+  })) << "the response never reached the cache";
   EXPECT_EQ(name, "www.example.com");
   const int prog_fd = (*tracer)->program_fd();
   bpf_prog_info info{};
@@ -280,10 +280,13 @@ TEST(DnsTracerAttached, UdpResponseToASocketNamesItsAddress) {
   const uint32_t id = info.id;
   (*tracer)->stop();
   tracer->reset();
-  // Detached and unloaded: the program id is gone (links and object closed).
-  const int fd = bpf_prog_get_fd_by_id(id);
-  EXPECT_LT(fd, 0) << "the DNS program is still loaded";
-  if (fd >= 0) ::close(fd);
+  // Detached and unloaded: the program id is gone (links and object closed; the kernel may free
+  // the program after an RCU grace period, so this polls).
+  EXPECT_TRUE(egressd::testing::eventually([&] {
+    const int fd = bpf_prog_get_fd_by_id(id);
+    if (fd >= 0) ::close(fd);
+    return fd < 0;
+  })) << "the DNS program is still loaded";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // exercise: it always parses an Ethernet header), TCX and clsact attachment and removal, and the
 // interface policy applied to a real rtnetlink dump.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -90,6 +91,8 @@ TEST(FlowAttach, L3ProgramOnATunDeviceWithTcx) {
       send_udp("10.99.0.2", 100);
       // The kernel handed the datagram to the tun device: 20 + 8 + 100 bytes.
       std::array<uint8_t, 2048> buf{};
+      pollfd readable{tun, POLLIN, 0};
+      ASSERT_EQ(::poll(&readable, 1, 30'000), 1) << "nothing reached the tun device";  // no hang
       EXPECT_EQ(::read(tun, buf.data(), buf.size()), 128);
     }
     auto ids = loader::tcx_query(ifindex, loader::TcxDirection::kEgress);

@@ -44,13 +44,13 @@ class AgentTest : public ::testing::TestWithParam<std::string_view> {
 
   // True once the agent's flow series equal the ground truth (counters only); no failure
   // recorded. For checkpoints while a flow is still open.
-  [[nodiscard]] bool agent_reaches_truth(std::chrono::milliseconds timeout = 15s);
+  [[nodiscard]] bool agent_reaches_truth(std::chrono::milliseconds timeout = 60s);
 
   // The end of every scenario: waits until the agent's flow series equal the ground truth, then
   // holds for two more read intervals and checks that neither side moved (a later read or a
   // DESTROY event must not count anything twice), then checks every series' labels and that no
   // translated address (service VIP, masquerade address) appears. Returns the agent's series.
-  SeriesMap expect_agent_matches_truth(std::chrono::milliseconds timeout = 15s);
+  SeriesMap expect_agent_matches_truth(std::chrono::milliseconds timeout = 60s);
 
   // The series (src, dst, proto) of `series`; records a failure when absent.
   static SeriesCounters counters_of(const SeriesMap& series, std::string_view src,

@@ -98,7 +98,7 @@ std::optional<std::vector<IpAddr>> resolve(const std::string& netns, std::string
     std::vector<uint8_t> buf;
     std::array<uint8_t, 4096> chunk{};
     while (buf.size() < 2 || buf.size() < 2 + (size_t{buf[0]} << 8 | buf[1])) {
-      if (!wait_readable(fd.get(), 2s)) return std::nullopt;
+      if (!wait_readable(fd.get(), 10s)) return std::nullopt;
       const ssize_t n = ::recv(fd.get(), chunk.data(), chunk.size(), 0);
       if (n <= 0) return std::nullopt;
       buf.insert(buf.end(), chunk.begin(), chunk.begin() + n);
@@ -109,7 +109,7 @@ std::optional<std::vector<IpAddr>> resolve(const std::string& netns, std::string
         static_cast<ssize_t>(query.size())) {
       return std::nullopt;
     }
-    if (!wait_readable(fd.get(), 1s)) return std::nullopt;
+    if (!wait_readable(fd.get(), 10s)) return std::nullopt;  // bounds a hang
     std::array<uint8_t, 4096> buf{};
     const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
     if (n <= 0) return std::nullopt;
@@ -143,7 +143,7 @@ class DnsNamingTest : public ::testing::TestWithParam<std::string_view> {
           return resolve(topo_->node(), kInternetIp4, "direct4.example.com", dns::kTypeA, false)
               .has_value();
         },
-        10s, 100ms))
+        30s, 100ms))
         << "dnsmasq does not answer:\n"
         << read_file_or_empty(dir_->path() / "dnsmasq.log");
   }
@@ -198,7 +198,7 @@ class DnsNamingTest : public ::testing::TestWithParam<std::string_view> {
           seen = label == it->second.labels.end() ? "<no label>" : label->second;
           return *seen == expected;
         },
-        15s, 200ms);
+        60s, 200ms);
     return seen;
   }
 

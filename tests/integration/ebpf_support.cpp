@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -130,7 +131,8 @@ int raw_exchange(const std::string& from, const std::string& to_ns, const std::s
 
 ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
                   const std::string& server_ip, const std::string& dial_ip, uint16_t port,
-                  int threads, std::chrono::milliseconds duration, size_t up, size_t down) {
+                  int threads, const std::atomic<bool>& stop_clients, uint64_t min_per_thread,
+                  size_t up, size_t down) {
   const int family = family_of(server_ip);
   // Non-blocking: the server threads share the listener, and both wake for one pending
   // connection; with a blocking listener the loser would sit in accept() after the last client
@@ -178,14 +180,20 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
   const SockAddr dial = make_sockaddr(dial_ip, port);
   std::atomic<uint64_t> done{0};
   const auto start = std::chrono::steady_clock::now();
-  const auto deadline = start + duration;
   std::vector<std::thread> clients;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
-    clients.emplace_back([&] {
-      enter_netns(client_ns);
+    clients.emplace_back([&, t] {
+      try {
+        enter_netns(client_ns);  // throws HarnessError: kept for the caller, not std::terminate
+      } catch (...) {
+        errors[static_cast<size_t>(t)] = std::current_exception();
+        return;
+      }
       std::vector<uint8_t> buf(64 * 1024);
       const std::vector<uint8_t> request(up, 0x11);
-      while (std::chrono::steady_clock::now() < deadline) {
+      uint64_t mine = 0;
+      while (!stop_clients.load() || mine < min_per_thread) {
         UniqueFd s(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
         if (!s.valid()) {
           ++failures;
@@ -210,6 +218,7 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
           if (n <= 0) break;
           got += static_cast<size_t>(n);
         }
+        ++mine;
         if (sent == up && got == down) {
           ++done;
         } else {
@@ -221,9 +230,14 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
   for (auto& c : clients) c.join();
   const auto took = std::chrono::steady_clock::now() - start;
   // Every connection the clients finished has been served: the server wrote before closing.
-  poll_until([&] { return served.load() >= done.load(); }, 5s, 10ms);
+  if (!poll_until([&] { return served.load() >= done.load(); }, 30s, 10ms)) {
+    failures += done.load() - served.load();
+  }
   stop = true;
   for (auto& s : servers) s.join();
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
   return ChurnResult{done.load(), failures.load(), took};
 }
 
@@ -325,15 +339,6 @@ bool program_exists(uint32_t id) {
 
 std::string qdiscs(const std::string& netns) {
   return run_checked({"tc", "qdisc", "show"}, in_netns_opts(netns));
-}
-
-double metric_value(const std::vector<Sample>& samples, const std::string& name,
-                    const std::string& label, const std::string& value) {
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    if (label.empty() || (s.labels.contains(label) && s.labels.at(label) == value)) return s.value;
-  }
-  return -1;
 }
 
 }  // namespace egressd::testing

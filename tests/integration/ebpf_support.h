@@ -3,6 +3,7 @@
 // capabilities), and what the kernel has attached (TCX chains, BPF programs by id).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -32,11 +33,13 @@ struct ChurnResult {
 };
 
 // Short TCP connections from `client_ns` to dial_ip:port (served by `threads` threads in
-// `server_ns` on server_ip:port) on `threads` client threads for `duration`: connect, send `up`
-// bytes, half-close, read `down` bytes and EOF, close.
+// `server_ns` on server_ip:port) on `threads` client threads, until `stop` is set and each client
+// thread has completed `min_per_thread` connections: connect, send `up` bytes, half-close, read
+// `down` bytes and EOF, close. How long it runs is the caller's condition, not a time.
 ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
                   const std::string& server_ip, const std::string& dial_ip, uint16_t port,
-                  int threads, std::chrono::milliseconds duration, size_t up, size_t down);
+                  int threads, const std::atomic<bool>& stop, uint64_t min_per_thread, size_t up,
+                  size_t down);
 
 // The agent binary as a bare child process (the harness's Agent class sends SIGTERM only), with
 // `prefix` (e.g. setpriv ...) before it. Waits for /healthz unless `expect_exit`.
@@ -66,10 +69,5 @@ bool program_exists(uint32_t id);
 
 // `tc qdisc show` of the namespace.
 std::string qdiscs(const std::string& netns);
-
-// The value of the sample `name` with `label` = `value` (or without a label when `label` is
-// empty); -1 when absent.
-double metric_value(const std::vector<Sample>& samples, const std::string& name,
-                    const std::string& label = "", const std::string& value = "");
 
 }  // namespace egressd::testing

@@ -546,7 +546,7 @@ TEST_F(NetfilterSourceTest, BurstOfDestroyEventsIsNotLost) {
 
   const FlowKey key{ip(kT3Node), ip(kT3Node), 17};
   ASSERT_TRUE(sink_.wait(
-      [&](const auto& b) { return records_of(b, key, std::nullopt, true).size() >= kFlows; }, 20s))
+      [&](const auto& b) { return records_of(b, key, std::nullopt, true).size() >= kFlows; }, 60s))
       << "final records: " << records_of(sink_.batches(), key, std::nullopt, true).size();
   const auto finals = records_of(sink_.batches(), key, std::nullopt, true);
   EXPECT_EQ(finals.size(), static_cast<size_t>(kFlows));

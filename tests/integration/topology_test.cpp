@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -35,14 +36,14 @@ bool netns_exists(const std::string& name) {
 }
 
 // A pid that belonged to a process of ours that has exited.
+// A process id no process can have: above the kernel's pid_max (a pid of an exited child could
+// be reused by the time the sweep looks at it).
 pid_t dead_pid() {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::_exit(0);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return pid;
+  std::ifstream in("/proc/sys/kernel/pid_max");
+  long pid_max = 0;
+  in >> pid_max;
+  EXPECT_GT(pid_max, 0) << "cannot read /proc/sys/kernel/pid_max";
+  return static_cast<pid_t>(pid_max + 1);
 }
 
 class HarnessTest : public ::testing::Test {
@@ -80,7 +81,7 @@ TEST_F(HarnessTest, SweepRemovesWhatACrashedRunLeft) {
 
   EXPECT_FALSE(netns_exists(stale));
   EXPECT_FALSE(fs::exists(stale_dir));
-  EXPECT_TRUE(poll_until([&] { return sleeper.exited(); }, 5s));
+  EXPECT_TRUE(poll_until([&] { return sleeper.exited(); }, 30s));
   EXPECT_EQ(sleeper.status_text(), "signal 9 (SIGKILL)");
   EXPECT_TRUE(netns_exists(live.name()));
   if (netns_exists(stale)) {
@@ -194,7 +195,7 @@ TEST_F(TopologyTraffic, GroundTruthEqualsConntrackAndPayload) {
   // Every TCP connection ends in TIME_WAIT (the client closes last): nothing is in flight.
   for (const auto& e : conntrack_list(t.node())) {
     if (e.proto == IPPROTO_TCP) {
-      EXPECT_TRUE(conntrack_wait_state(t.node(), e.orig, "TIME_WAIT", 5s)) << e.line;
+      EXPECT_TRUE(conntrack_wait_state(t.node(), e.orig, "TIME_WAIT", 30s)) << e.line;
     }
   }
   const auto entries = conntrack_list(t.node());
@@ -241,12 +242,28 @@ TEST_F(TopologyTraffic, DeletedEntryStaysGone) {
   const SockAddr client = tcp_session(t.pod_a(), s(kPodB.ip4), 7100, {{5000, 5000}});
   ASSERT_EQ(server.wait().error, "");
   const CtTuple orig{client.ip(), s(kPodB.ip4), client.port(), 7100};
-  ASSERT_TRUE(conntrack_wait_state(t.node(), orig, "TIME_WAIT", 5s));
+  ASSERT_TRUE(conntrack_wait_state(t.node(), orig, "TIME_WAIT", 30s));
   const PairCounts before = read_truth(t.node());
   conntrack_delete(t.node(), IPPROTO_TCP, orig);
   EXPECT_TRUE(conntrack_get(t.node(), IPPROTO_TCP, orig).empty());
-  // A stray packet would need a new entry: none may appear, and the truth must not move.
-  std::this_thread::sleep_for(300ms);
+  // A stray packet would need a new entry: none may appear, and the truth must not move. Wait
+  // until neither end can send one: pod B's side is closed (no LAST_ACK socket: the final ACK has
+  // arrived) and pod A's is in TIME_WAIT or gone (it only answers what it receives).
+  const auto sockets_of_port = [](const std::string& netns, const char* state) {
+    return run_checked({"ss", "-Htan", "state", state, "( sport = :7100 or dport = :7100 )"},
+                       in_netns_opts(netns));
+  };
+  EXPECT_TRUE(poll_until(
+      [&] {
+        for (const char* state : {"established", "fin-wait-1", "fin-wait-2", "close-wait",
+                                  "last-ack", "closing", "syn-sent", "syn-recv"}) {
+          if (!sockets_of_port(t.pod_a(), state).empty()) return false;
+          if (!sockets_of_port(t.pod_b(), state).empty()) return false;
+        }
+        return true;
+      },
+      30s))
+      << "a socket of the connection can still send";
   EXPECT_TRUE(conntrack_list(t.node()).empty());
   EXPECT_EQ(read_truth(t.node()), before);
 }

@@ -176,6 +176,7 @@ class EbpfSource final : public Source {
     RecordVisitor visitor(*local, writer_);
     auto result = reader_->drain(visitor);
     writer_.flush();
+    metrics_.reads.inc();
     metrics_.records_read.inc(visitor.read);
     metrics_.dropped_transit.inc(visitor.transit);
     if (!result) {

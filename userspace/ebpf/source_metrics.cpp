@@ -21,6 +21,8 @@ SourceMetrics::SourceMetrics(SelfMetrics& m)
                              {{"source", "ebpf"}})),
       dropped_transit(
           m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "transit"}})),
+      reads(m.counter("egressd_ebpf_reads_total",
+                      "Reads (drains) of the eBPF flow buffers, failed ones included.")),
       read_errors(m.counter("egressd_ebpf_read_errors_total",
                             "Reads of the eBPF flow maps that failed (retried next interval).")),
       link_resyncs(m.counter("egressd_ebpf_link_resyncs_total",

@@ -17,6 +17,7 @@ struct SourceMetrics {
 
   Counter& records_read;
   Counter& dropped_transit;
+  Counter& reads;
   Counter& read_errors;
   Counter& link_resyncs;
   Gauge& map_entries;

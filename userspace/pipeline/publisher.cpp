@@ -40,7 +40,10 @@ Publisher::Publisher(SnapshotSink& sink, size_t capacity, SelfMetrics& metrics)
       capacity_(capacity == 0 ? 1 : capacity),
       consume_seconds_(metrics.gauge("egressd_last_snapshot_consume_seconds",
                                      "Time the snapshot consumers (enrichment and exporters) "
-                                     "took for the last snapshot.")) {}
+                                     "took for the last snapshot.")),
+      consumed_(metrics.counter("egressd_snapshots_consumed_total",
+                                "Interval snapshots the consumers (enrichment and exporters) have "
+                                "finished with: what /metrics shows is at least that recent.")) {}
 
 Publisher::~Publisher() {
   stop();
@@ -59,6 +62,7 @@ bool Publisher::has_room() {
 void Publisher::offer(std::shared_ptr<const Snapshot> snapshot) {
   if (!thread_.joinable()) {
     sink_.consume(std::move(snapshot));
+    consumed_.inc();
     return;
   }
   {
@@ -88,6 +92,7 @@ void Publisher::run(const std::stop_token& stop) {
     sink_.consume(std::move(next));
     consume_seconds_.set(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    consumed_.inc();
     lock.lock();
     --outstanding_;
     changed_.notify_all();

@@ -65,6 +65,7 @@ class Publisher {
   std::deque<std::shared_ptr<const Snapshot>> queue_;
   size_t outstanding_ = 0;  // queued + being consumed
   Gauge& consume_seconds_;
+  Counter& consumed_;
   std::jthread thread_;  // last: joined before the members it uses go away
 };
 

@@ -126,4 +126,25 @@ std::string Agent::log() const {
   return ss.str();
 }
 
+double Agent::source_reads() const {
+  // One of these exists, for the source in use. A dump counted when it starts has ended once the
+  // next one is counted, so `n + 2` always means one whole read after the count of `n`.
+  const auto samples = metrics();
+  return metric_sum(samples, "egressd_ebpf_reads_total") +
+         metric_sum(samples, "egressd_conntrack_dumps_total") +
+         metric_sum(samples, "egressd_cilium_reads_total");
+}
+
+bool Agent::wait_for_reads_published(int reads, std::chrono::milliseconds timeout) {
+  const auto reads_done = [this] { return source_reads(); };
+  const double reads0 = reads_done();
+  if (!poll_until([&] { return reads_done() >= reads0 + reads; }, timeout, 20ms)) return false;
+  // The last read's batches were queued before its counter moved; the reducer applies them by the
+  // second interval close after this point at the latest, and the consumers then finish with it.
+  const double closed = metric_sum(metrics(), "egressd_intervals_total");
+  return poll_until(
+      [&] { return metric_sum(metrics(), "egressd_snapshots_consumed_total") >= closed + 2; },
+      timeout, 20ms);
+}
+
 }  // namespace egressd::testing

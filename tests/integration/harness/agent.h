@@ -49,8 +49,20 @@ class Agent {
   [[nodiscard]] std::string metrics_text() const;
   [[nodiscard]] std::vector<Sample> metrics() const;
 
+  // Reads of its flow source the agent has counted: egressd_ebpf_reads_total (ended),
+  // egressd_conntrack_dumps_total (started) or egressd_cilium_reads_total (ended).
+  [[nodiscard]] double source_reads() const;
+
+  // Waits until the agent has completed `reads` more reads of its flow source (so at least
+  // `reads - 1` started after this call) and its exporters have finished with a snapshot closed
+  // two intervals after the last of them: the state a "later reads change nothing" check needs.
+  // False if that does not happen within `timeout` (a bound on a hang, not a wait).
+  [[nodiscard]] bool wait_for_reads_published(
+      int reads = 2, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
   [[nodiscard]] bool running() { return !process_.exited(); }
-  ChildProcess::StopResult stop() { return process_.stop(std::chrono::seconds(5)); }
+  // SIGTERM, then SIGKILL after 30 s (Kubernetes' default termination grace period).
+  ChildProcess::StopResult stop() { return process_.stop(std::chrono::seconds(30)); }
   [[nodiscard]] std::string status_text() const { return process_.status_text(); }
   [[nodiscard]] std::string log() const;
 

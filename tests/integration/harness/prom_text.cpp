@@ -104,4 +104,21 @@ std::vector<Sample> parse_prometheus_text(std::string_view text) {
   return samples;
 }
 
+double metric_value(const std::vector<Sample>& samples, const std::string& name,
+                    const std::string& label, const std::string& value) {
+  for (const auto& s : samples) {
+    if (s.name != name) continue;
+    if (label.empty() || (s.labels.contains(label) && s.labels.at(label) == value)) return s.value;
+  }
+  return -1;
+}
+
+double metric_sum(const std::vector<Sample>& samples, const std::string& name) {
+  double sum = 0;
+  for (const auto& s : samples) {
+    if (s.name == name) sum += s.value;
+  }
+  return sum;
+}
+
 }  // namespace egressd::testing

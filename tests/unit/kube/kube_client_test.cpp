@@ -38,7 +38,7 @@ TEST(KubeClient, InitialSyncIsPaginatedAndComplete) {
                 {"10.1.0." + std::to_string(10 + i), "fd01::" + std::to_string(10 + i)}));
   }
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   for (int i = 0; i < 7; ++i) {
     EXPECT_EQ(rig.pod_at("10.1.0." + std::to_string(10 + i)), "shop/web-" + std::to_string(i));
     EXPECT_EQ(rig.pod_at("fd01::" + std::to_string(10 + i)), "shop/web-" + std::to_string(i));
@@ -75,7 +75,7 @@ TEST(KubeClient, WatchAppliesAddsUpdatesAndDeletes) {
   two_nodes(rig);
   rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   ASSERT_TRUE(eventually([&] { return rig.server->open_watches(Resource::kPods) == 1; }));
 
   rig.pod(pod("shop", "b", "node-b", {"10.1.0.2"}));  // ADDED
@@ -110,7 +110,7 @@ TEST(KubeClient, ReusedIpMapsToTheNewPod) {
   old_pod.created = "2024-06-03T08:00:00Z";
   rig.pod(old_pod);
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.9"), "jobs/old");
   // The new pod is reported Running before the old one's end reaches us.
   PodSpec new_pod = pod("shop", "new", "node-b", {"10.1.0.9"});
@@ -134,7 +134,7 @@ TEST(KubeClient, ExpiredResourceVersionRelists) {
   rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
   rig.pod(pod("shop", "gone", "node-a", {"10.1.0.2"}));
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   ASSERT_TRUE(eventually([&] { return rig.server->open_watches(Resource::kPods) == 1; }));
   // While the client is disconnected, objects change and etcd compacts the history: resuming
   // the watch from the old resourceVersion gets ERROR 410, and only a new list can catch up.
@@ -159,7 +159,7 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
   kube::ApiConfig cfg = rig.config("");
   cfg.token_file = file;
   rig.start(cfg, ClientRig::fast_options("node-a"));
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   // The kubelet writes a new token and the old one stops being accepted.
   std::ofstream(file) << "fake-token-2\n";
   rig.server->set_token("fake-token-2");
@@ -182,7 +182,7 @@ TEST(KubeClient, KeepsLastIndexWhileUnreachableAndCatchesUp) {
   two_nodes(rig);
   rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   ASSERT_TRUE(eventually([&] { return rig.server->open_watches(Resource::kPods) == 1; }));
   rig.server->stop();
   EXPECT_TRUE(
@@ -201,7 +201,7 @@ TEST(KubeClient, MalformedWatchLineRestartsTheWatchWithoutLosingEvents) {
   ClientRig rig;
   two_nodes(rig);
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   ASSERT_TRUE(eventually([&] { return rig.server->open_watches(Resource::kPods) == 1; }));
   rig.server->inject_watch_line(Resource::kPods, R"({"type":"ADDED","object":{"kind":"Pod",)");
   EXPECT_TRUE(eventually([&] {
@@ -219,7 +219,7 @@ TEST(KubeClient, InvalidObjectInAListIsSkipped) {
   rig.server->preload(Resource::kPods, "shop", "bad",
                       rig.objects.pod(pod("shop", "bad", "node-a", {"10.1.0.999"})));
   rig.start("node-a");
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/good");
   EXPECT_EQ(metric_value(rig.metrics, "egressd_kube_invalid_objects_total", {{"resource", "pods"}}),
             1);
@@ -230,9 +230,9 @@ TEST(KubeClient, ServerErrorsAndSlowResponsesAreRetried) {
   two_nodes(rig);
   rig.pod(pod("shop", "a", "node-a", {"10.1.0.1"}));
   rig.server->fail_next(4, 503);
-  rig.server->set_delay(400ms);
+  rig.server->set_delay(3600s);  // held until the test lets go: every answer times out
   auto options = ClientRig::fast_options("node-a");
-  options.timeouts.total = 250ms;  // every delayed answer times out
+  options.timeouts.total = 250ms;
   rig.start(rig.config(), options);
   EXPECT_TRUE(eventually([&] {
     return metric_value(rig.metrics, "egressd_kube_request_errors_total", {{"resource", "pods"}}) >=
@@ -240,7 +240,8 @@ TEST(KubeClient, ServerErrorsAndSlowResponsesAreRetried) {
   }));
   EXPECT_FALSE(rig.client->synced());
   rig.server->set_delay(0ms);
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  rig.server->drop_connections();  // releases the requests still held
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
 }
 
@@ -252,7 +253,7 @@ TEST(KubeClient, ClientCertificateAuthAndServerTrust) {
   cfg.client_cert_pem = rig.pki.client_cert_pem;
   cfg.client_key_pem = rig.pki.client_key_pem;
   rig.start(cfg, ClientRig::fast_options("node-a"));
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
   for (const auto& r : rig.server->requests()) EXPECT_TRUE(r.client_cert) << r.target;
 
@@ -278,7 +279,7 @@ TEST(KubeClient, WatchListStreamsTheInitialState) {
   auto options = ClientRig::fast_options("node-a");
   options.watch_list = true;
   rig.start(rig.config(), options);
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(rig.pod_at("10.1.1." + std::to_string(i + 1)), "shop/w-" + std::to_string(i));
   }
@@ -308,7 +309,7 @@ TEST(KubeClient, WatchListRefusedFallsBackToPages) {
   auto options = ClientRig::fast_options("node-a");
   options.watch_list = true;
   rig.start(rig.config(), options);
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
   size_t refused = 0;
   size_t pages = 0;
@@ -333,7 +334,7 @@ TEST(KubeClient, WatchListIgnoredFallsBackToPages) {
   options.watch_list = true;
   options.watch_list_timeout = 1s;
   rig.start(rig.config(), options);
-  ASSERT_TRUE(rig.client->wait_synced(10s));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
   EXPECT_EQ(rig.pod_at("10.1.0.1"), "shop/a");
   rig.pod(pod("shop", "b", "node-a", {"10.1.0.2"}));
   EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.0.2") == "shop/b"; }));
