@@ -136,7 +136,7 @@ double ns_per_lookup(size_t pods, size_t lookups, Fn&& lookup) {
   }
   size_t found = 0;
   const auto start = SteadyClock::now();
-  for (size_t i = 0; i < lookups; ++i) found += lookup(ips[i & 4095]) ? 1 : 0;
+  for (size_t i = 0; i < lookups; ++i) found += lookup(ips[i & 4095]) ? 1U : 0U;
   const double ns = std::chrono::duration<double, std::nano>(SteadyClock::now() - start).count();
   if (found != lookups) throw std::runtime_error("lookup missed a pod");
   return ns / static_cast<double>(lookups);

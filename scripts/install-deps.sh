@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   # toolchain: clang-19 compiles both the BPF objects and the C++23 userspace (docs/toolchain.md)
   clang-19 lld-19 llvm-19 libclang-rt-19-dev clang-format-19 clang-tidy-19
-  cmake ninja-build pkg-config make
+  cmake ninja-build pkg-config make g++
   # kernel side
   libbpf-dev bpftool libelf-dev zlib1g-dev linux-libc-dev
   # userspace libraries

@@ -25,7 +25,7 @@ scripts/build.sh "$build_dir"
 sanitizers=${EGRESSD_SANITIZERS-asan tsan}
 
 # CPU-bound work that needs the build but not the test tiers runs meanwhile, at the lowest CPU
-# priority: the lint (clang-format, clang-tidy) and the sanitizer builds. The integration tier
+# priority: the lint (clang-format, clang-tidy), the sanitizer builds and the GCC build. The integration tier
 # spends most of its ~3 minutes waiting for read intervals, so this uses cores that would idle;
 # at nice 19 it yields the CPU to the tests whenever they need it. Each part writes its log and
 # exit code under $bg/, and the steps below wait for the part they need.
@@ -36,6 +36,7 @@ setsid nice -n 19 bash -c '
   run() { local name=$1; shift; "$@" >"'"$bg"'/$name.log" 2>&1; echo $? >"'"$bg"'/$name.rc"; }
   run lint scripts/lint.sh "'"$build_dir"'"
   for kind in '"$sanitizers"'; do run "build-$kind" scripts/sanitize.sh "$kind" "'"$build_dir"'" build; done
+  run build-gcc scripts/check-gcc.sh "'"$build_dir"'"
 ' </dev/null &
 bg_pid=$!
 # Whatever ends this script (a failed tier, a signal) ends the background work too.
@@ -82,5 +83,8 @@ for kind in $sanitizers; do
   wait_part "build-$kind"
   scripts/sanitize.sh "$kind" "$build_dir" test
 done
+
+step "GCC build"
+wait_part build-gcc
 
 step "all tests passed in $(($(date +%s) - start)) s"

@@ -83,7 +83,9 @@ class DnsProgramTest : public ::testing::Test {
     records_.clear();
     auto r = loader::test_run(bpf_program__fd((*skel_)->progs.egressd_dns_ingress), frame);
     EXPECT_TRUE(r) << r.error().message();
-    if (r) EXPECT_EQ(r->retval, 1u) << "cgroup_skb must always pass the packet";
+    if (r) {
+      EXPECT_EQ(r->retval, 1u) << "cgroup_skb must always pass the packet";
+    }
     EXPECT_GE(ring_buffer__consume(ring_), 0);
     return std::move(records_);
   }

@@ -74,9 +74,11 @@ Result<Layout> layout_for_version(std::string_view version) {
   std::string_view s = version;
   if (!s.empty() && (s[0] == 'v' || s[0] == 'V')) s.remove_prefix(1);
   const auto major = take_number(s);
-  const bool dot = !s.empty() && s[0] == '.';
-  if (dot) s.remove_prefix(1);
-  const auto minor = dot ? take_number(s) : std::nullopt;
+  std::optional<int> minor;
+  if (!s.empty() && s[0] == '.') {
+    s.remove_prefix(1);
+    minor = take_number(s);
+  }
   if (!major || !minor) {
     return fail(Errc::kInvalidArgument,
                 fmt::format("cannot read Cilium version \"{}\": expected MAJOR.MINOR like 1.16 "

@@ -199,7 +199,7 @@ ParseStatus parse_ct_payload(std::span<const uint8_t> payload, CtEntry& out) noe
   bool has_orig = false;
   bool has_reply = false;
   ParseStatus status = ParseStatus::kOk;
-  constexpr size_t kHeader = MNL_ALIGN(sizeof(nfgenmsg));
+  constexpr size_t kHeader = nl_align(sizeof(nfgenmsg));
   const bool ok =
       for_each_attr(payload.data() + kHeader, payload.size() - kHeader,
                     [&](uint16_t type, const uint8_t* p, uint16_t n) {
@@ -287,7 +287,7 @@ WalkResult walk_messages(std::span<const uint8_t> buffer, const WalkOptions& opt
       continue;
     }
     const std::span<const uint8_t> payload(static_cast<const uint8_t*>(mnl_nlmsg_get_payload(nlh)),
-                                           nlh->nlmsg_len - MNL_NLMSG_HDRLEN);
+                                           nlh->nlmsg_len - kNlmsgHdrLen);
     int32_t status = 0;
     switch (nlh->nlmsg_type) {
       case NLMSG_DONE:

@@ -13,6 +13,8 @@
 #include <libmnl/libmnl.h>
 #include <sys/socket.h>
 
+#include "conntrack/nl_attr.h"
+
 namespace egressd::conntrack {
 
 Result<Dumper> Dumper::open() {
@@ -64,7 +66,7 @@ Result<TableStats> Dumper::table_stats(std::chrono::milliseconds timeout) {
     for (; nlmsg_fits(msg, len); msg = mnl_nlmsg_next(msg, &len)) {
       if (!mnl_nlmsg_seq_ok(msg, seq_)) continue;
       if (msg->nlmsg_type == NLMSG_ERROR) {
-        if (msg->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(int32_t)) break;
+        if (msg->nlmsg_len < kNlmsgHdrLen + sizeof(int32_t)) break;
         int32_t status = 0;
         std::memcpy(&status, mnl_nlmsg_get_payload(msg), sizeof(status));
         if (status < 0 && status > -4096) {
@@ -79,7 +81,7 @@ Result<TableStats> Dumper::table_stats(std::chrono::milliseconds timeout) {
         return stats;  // the ACK after the statistics
       }
       if (msg->nlmsg_type == ct_msg_type(IPCTNL_MSG_CT_GET_STATS)) {
-        const size_t hdr = MNL_ALIGN(sizeof(nfgenmsg));
+        const size_t hdr = nl_align(sizeof(nfgenmsg));
         if (mnl_nlmsg_get_payload_len(msg) < hdr ||
             mnl_attr_parse_payload(mnl_nlmsg_get_payload_offset(msg, hdr),
                                    mnl_nlmsg_get_payload_len(msg) - hdr, stats_attr_cb,

@@ -19,6 +19,15 @@
 
 namespace egressd::conntrack {
 
+// libmnl's MNL_ALIGN, MNL_NLMSG_HDRLEN and MNL_ATTR_HDRLEN, computed in size_t: the macros mix int
+// and size_t (`& ~(MNL_ALIGNTO - 1)`), which compilers rightly report as sign conversions.
+constexpr size_t nl_align(size_t len) noexcept {
+  return (len + MNL_ALIGNTO - 1) & ~size_t{MNL_ALIGNTO - 1};
+}
+constexpr size_t kNlmsgHdrLen = nl_align(sizeof(nlmsghdr));
+constexpr size_t kNlattrHdrLen = nl_align(sizeof(nlattr));
+static_assert(kNlmsgHdrLen == 16 && kNlattrHdrLen == 4);
+
 // Calls `fn(type, payload, payload_len)` for each attribute of [data, data + len), with the type
 // stripped of NLA_F_NESTED and NLA_F_NET_BYTEORDER (as mnl_attr_get_type()); `fn` returns false
 // to reject the stream. Returns true only if the whole stream is attributes: where libmnl's
@@ -31,11 +40,11 @@ bool for_each_attr(const uint8_t* data, size_t len, Fn&& fn) noexcept {
     nlattr a;
     std::memcpy(&a, data, sizeof(a));
     if (a.nla_len < sizeof(nlattr) || a.nla_len > len) return false;  // mnl_attr_ok()
-    if (!fn(static_cast<uint16_t>(a.nla_type & NLA_TYPE_MASK), data + MNL_ATTR_HDRLEN,
-            static_cast<uint16_t>(a.nla_len - MNL_ATTR_HDRLEN))) {
+    if (!fn(static_cast<uint16_t>(a.nla_type & NLA_TYPE_MASK), data + kNlattrHdrLen,
+            static_cast<uint16_t>(a.nla_len - kNlattrHdrLen))) {
       return false;
     }
-    const size_t step = MNL_ALIGN(a.nla_len);  // mnl_attr_next()
+    const size_t step = nl_align(a.nla_len);  // mnl_attr_next()
     if (step >= len) return true;
     data += step;
     len -= step;

@@ -18,10 +18,10 @@ namespace {
 int print_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
   std::array<char, 1024> line{};
   // libbpf hands us its own printf format; it is not a literal by construction.
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wformat-nonliteral"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
   const int n = std::vsnprintf(line.data(), line.size(), format, args);
-#pragma clang diagnostic pop
+#pragma GCC diagnostic pop
   if (n <= 0) return n;
   std::string_view text(line.data(), std::min(static_cast<size_t>(n), line.size() - 1));
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);

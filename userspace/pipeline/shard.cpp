@@ -71,7 +71,9 @@ RecordHashes Shard::hashes(const FlowRecord& r, SourceKind source, const HashSee
       r.mode == CounterMode::kCumulative ? entry_hash(source, r.entry_id, seed) : flow, flow};
 }
 
-void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generation,
+// `inline` with the header's always_inline: only this file calls these (GCC would not inline
+// an always_inline function that is not inline).
+inline void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generation,
                     const RecordHashes& h, const LocalIpSet* excluded) {
   if (rec.mode == CounterMode::kDelta) {
     // Routed by flow hash, so this shard owns the key; exclusion was applied when routing.
@@ -89,7 +91,7 @@ void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generatio
   add(rec.key, h.flow, delta);
 }
 
-void Shard::prefetch(bool cumulative, const RecordHashes& h, bool entry) const {
+inline void Shard::prefetch(bool cumulative, const RecordHashes& h, bool entry) const {
   const bool owns_flow = count_ == 1 || shard_of(h.flow, count_) == index_;
   if (entry) {
     if (cumulative) entries_.prefetch_entry(h.route);
@@ -181,7 +183,7 @@ void Shard::add(const FlowKey& key, uint64_t flow_hash, const Counters& delta) {
   outbox_[owner].push_back(Outgoing{FlowDelta{key, delta}, flow_hash});
 }
 
-void Shard::add_local(const FlowKey& key, uint64_t flow_hash, const Counters& delta) {
+inline void Shard::add_local(const FlowKey& key, uint64_t flow_hash, const Counters& delta) {
   bool inserted = false;
   if (FlowDelta* f = flows_.find_or_insert(key, flow_hash, inserted); f != nullptr) {
     f->delta += delta;

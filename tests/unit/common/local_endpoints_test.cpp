@@ -38,7 +38,7 @@ TEST(LocalEndpoints, ManyAddressesAllFoundNoFalseHits) {
   for (const auto& p : pods) ASSERT_EQ(e.classify(p), EndpointKind::kLocalPod);
   size_t hits = 0;
   for (uint32_t i = 0; i < 35000; ++i) {
-    hits += e.classify(IpAddr::v4(0x0AF40000 + i)) == EndpointKind::kLocalPod ? 1 : 0;
+    hits += e.classify(IpAddr::v4(0x0AF40000 + i)) == EndpointKind::kLocalPod ? 1U : 0U;
   }
   EXPECT_EQ(hits, 5000u);
 }

@@ -23,7 +23,7 @@ WalkResult walk_one(MessageBuilder& b, CollectingVisitor& v) {
 
 ParseStatus parse(MessageBuilder& b) {
   CtEntry e;
-  return parse_ct_payload(b.bytes().subspan(MNL_NLMSG_HDRLEN), e);
+  return parse_ct_payload(b.bytes().subspan(kNlmsgHdrLen), e);
 }
 
 TEST(CtHostile, BaselineMessageIsValid) {
@@ -74,12 +74,14 @@ TEST(CtHostile, EveryTruncationOfARealDumpIsSafe) {
     size_t offset = 0;
     for (const auto& m : messages) {
       if (offset + m.size() > cut) break;
-      offset += MNL_ALIGN(m.size());
+      offset += nl_align(m.size());
       ++whole;
     }
     EXPECT_LE(r.entries, whole) << cut;
     EXPECT_FALSE(r.done) << cut;
-    if (offset != cut && cut != 0) EXPECT_TRUE(r.framing_error) << cut;
+    if (offset != cut && cut != 0) {
+      EXPECT_TRUE(r.framing_error) << cut;
+    }
   }
 }
 
@@ -94,13 +96,13 @@ TEST(CtHostile, EveryTruncatedAttributeStreamIsRejected) {
     for (size_t off = MessageBuilder::kAttrOffset; off < m.size();) {
       nlattr a;
       std::memcpy(&a, m.data() + off, sizeof(a));
-      off += MNL_ALIGN(a.nla_len);
+      off += nl_align(a.nla_len);
       boundaries.push_back(off);
     }
     for (size_t len = MessageBuilder::kAttrOffset + 1; len < m.size(); ++len) {
       CtEntry e;
       const auto status = parse_ct_payload(
-          std::span<const uint8_t>(m.data() + MNL_NLMSG_HDRLEN, len - MNL_NLMSG_HDRLEN), e);
+          std::span<const uint8_t>(m.data() + kNlmsgHdrLen, len - kNlmsgHdrLen), e);
       const bool boundary =
           std::find(boundaries.begin(), boundaries.end(), len) != boundaries.end();
       if (!boundary) {
@@ -117,7 +119,7 @@ TEST(CtHostile, EveryTruncatedAttributeStreamIsRejected) {
 
 TEST(CtHostile, PayloadShorterThanNfgenmsg) {
   MessageBuilder b(ct_msg_type(IPCTNL_MSG_CT_NEW), AF_INET);
-  b.header()->nlmsg_len = MNL_NLMSG_HDRLEN + 2;
+  b.header()->nlmsg_len = kNlmsgHdrLen + 2;
   CollectingVisitor v;
   const WalkResult r = walk_one(b, v);
   EXPECT_EQ(r.parse_errors, 1U);
@@ -276,7 +278,7 @@ TEST(CtHostile, ThirtyTwoBitCountersAreAccepted) {
     b.end(c);
   }
   CtEntry e;
-  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(MNL_NLMSG_HDRLEN), e), ParseStatus::kOk);
+  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(kNlmsgHdrLen), e), ParseStatus::kOk);
   EXPECT_EQ(e.orig_counters, (CtCounters{7, 700}));
   EXPECT_EQ(e.reply_counters, (CtCounters{8, 800}));
 }
@@ -287,7 +289,7 @@ TEST(CtHostile, OneSidedCountersMeanNoCounters) {
   b.tuple(CTA_TUPLE_REPLY, "10.0.0.2", "10.0.0.1", 6, 2, 1);
   b.counters(CTA_COUNTERS_ORIG, 1, 60);
   CtEntry e;
-  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(MNL_NLMSG_HDRLEN), e), ParseStatus::kOk);
+  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(kNlmsgHdrLen), e), ParseStatus::kOk);
   EXPECT_FALSE(e.has_counters());
 }
 
@@ -350,7 +352,7 @@ TEST(CtHostile, UnknownAttributesAreSkipped) {
   b.be16(CTA_ZONE, 9);
   b.be32(CTA_MARK, 0xabcd);
   CtEntry e;
-  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(MNL_NLMSG_HDRLEN), e), ParseStatus::kOk);
+  ASSERT_EQ(parse_ct_payload(b.bytes().subspan(kNlmsgHdrLen), e), ParseStatus::kOk);
   EXPECT_EQ(e.orig.proto, 132);
   EXPECT_EQ(e.orig.src_port, 5000);
   EXPECT_EQ(e.reply.dst_port, 5000);
@@ -366,7 +368,7 @@ TEST(CtHostile, ErrorAndDoneMessages) {
   const auto eperm = control_message(NLMSG_ERROR, -EPERM);
   Buffer buf;
   buf.add(entry.bytes());
-  buf.add(as_bytes(eperm, MNL_NLMSG_HDRLEN + 4));
+  buf.add(as_bytes(eperm, kNlmsgHdrLen + 4));
   buf.add(entry.bytes());  // after the error: not read
   CollectingVisitor v;
   WalkResult r = walk_messages(buf.bytes(), {}, v);
@@ -375,26 +377,26 @@ TEST(CtHostile, ErrorAndDoneMessages) {
   EXPECT_FALSE(r.done);
 
   const auto ack = control_message(NLMSG_ERROR, 0);
-  r = walk_messages(as_bytes(ack, MNL_NLMSG_HDRLEN + 4), {}, v);
+  r = walk_messages(as_bytes(ack, kNlmsgHdrLen + 4), {}, v);
   EXPECT_EQ(r.error, 0);
   EXPECT_EQ(r.ignored, 1U);
 
   const auto absurd = control_message(NLMSG_ERROR, INT_MIN);
-  r = walk_messages(as_bytes(absurd, MNL_NLMSG_HDRLEN + 4), {}, v);
+  r = walk_messages(as_bytes(absurd, kNlmsgHdrLen + 4), {}, v);
   EXPECT_EQ(r.error, EPROTO);
   const auto positive = control_message(NLMSG_ERROR, 5);
-  r = walk_messages(as_bytes(positive, MNL_NLMSG_HDRLEN + 4), {}, v);
+  r = walk_messages(as_bytes(positive, kNlmsgHdrLen + 4), {}, v);
   EXPECT_EQ(r.error, EPROTO);
 
   const auto short_error = control_message(NLMSG_ERROR, -EPERM, 0, 2);
-  r = walk_messages(as_bytes(short_error, MNL_NLMSG_HDRLEN + 4), {}, v);
+  r = walk_messages(as_bytes(short_error, kNlmsgHdrLen + 4), {}, v);
   EXPECT_TRUE(r.framing_error);
   EXPECT_EQ(r.error, 0);
 
   const auto done = control_message(NLMSG_DONE, 0);
   Buffer d;
   d.add(entry.bytes());
-  d.add(as_bytes(done, MNL_NLMSG_HDRLEN + 4));
+  d.add(as_bytes(done, kNlmsgHdrLen + 4));
   d.add(entry.bytes());  // after DONE: not read
   v.entries.clear();
   r = walk_messages(d.bytes(), {}, v);
@@ -403,12 +405,12 @@ TEST(CtHostile, ErrorAndDoneMessages) {
   EXPECT_EQ(v.entries.size(), 1U);
 
   const auto failed_done = control_message(NLMSG_DONE, -EINTR);
-  r = walk_messages(as_bytes(failed_done, MNL_NLMSG_HDRLEN + 4), {}, v);
+  r = walk_messages(as_bytes(failed_done, kNlmsgHdrLen + 4), {}, v);
   EXPECT_TRUE(r.done);
   EXPECT_EQ(r.error, EINTR);
 
   const auto bare_done = control_message(NLMSG_DONE, 0, 0, 0);
-  r = walk_messages(as_bytes(bare_done, MNL_NLMSG_HDRLEN), {}, v);
+  r = walk_messages(as_bytes(bare_done, kNlmsgHdrLen), {}, v);
   EXPECT_TRUE(r.done);
   EXPECT_EQ(r.error, 0);
 }
@@ -418,7 +420,7 @@ TEST(CtHostile, DumpInterruptedFlag) {
   const auto done = control_message(NLMSG_DONE, 0, NLM_F_MULTI | NLM_F_DUMP_INTR);
   Buffer buf;
   buf.add(entry.bytes());
-  buf.add(as_bytes(done, MNL_NLMSG_HDRLEN + 4));
+  buf.add(as_bytes(done, kNlmsgHdrLen + 4));
   CollectingVisitor v;
   const WalkResult r = walk_messages(buf.bytes(), {}, v);
   EXPECT_TRUE(r.done);
@@ -434,7 +436,7 @@ TEST(CtHostile, OtherMessageTypesAreIgnored) {
   Buffer buf;
   buf.add(exp.bytes());
   buf.add(stats.bytes());
-  buf.add(as_bytes(noop, MNL_NLMSG_HDRLEN + 4));
+  buf.add(as_bytes(noop, kNlmsgHdrLen + 4));
   CollectingVisitor v;
   const WalkResult r = walk_messages(buf.bytes(), {}, v);
   EXPECT_EQ(r.ignored, 3U);

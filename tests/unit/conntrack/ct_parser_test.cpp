@@ -173,7 +173,7 @@ TEST(CtParserFixture, EveryMessageParsesOnItsOwn) {
       const auto* nlh = reinterpret_cast<const nlmsghdr*>(m.data());
       if (nlh->nlmsg_type == NLMSG_DONE) continue;
       CtEntry e;
-      EXPECT_EQ(parse_ct_payload(std::span<const uint8_t>(m).subspan(MNL_NLMSG_HDRLEN), e),
+      EXPECT_EQ(parse_ct_payload(std::span<const uint8_t>(m).subspan(kNlmsgHdrLen), e),
                 ParseStatus::kOk)
           << name;
       ++entries;

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "conntrack/ct_parser.h"
+#include "conntrack/nl_attr.h"
 
 namespace egressd::conntrack::testing {
 
@@ -144,7 +145,7 @@ class MessageBuilder {
     return {reinterpret_cast<uint8_t*>(buf_.data()), nlh_->nlmsg_len};
   }
   // Offset of the first attribute of the message payload.
-  static constexpr size_t kAttrOffset = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(nfgenmsg));
+  static constexpr size_t kAttrOffset = kNlmsgHdrLen + nl_align(sizeof(nfgenmsg));
 
  private:
   std::vector<uint32_t> buf_;
@@ -156,7 +157,7 @@ class Buffer {
  public:
   void add(std::span<const uint8_t> msg) {
     bytes_.insert(bytes_.end(), msg.begin(), msg.end());
-    bytes_.resize(MNL_ALIGN(bytes_.size()), 0);
+    bytes_.resize(nl_align(bytes_.size()), 0);
   }
   [[nodiscard]] std::span<const uint8_t> bytes() {
     aligned_.assign((bytes_.size() + 3) / 4, 0);
@@ -172,14 +173,14 @@ class Buffer {
 // A control message (NLMSG_DONE or NLMSG_ERROR) with an int status payload.
 inline std::vector<uint32_t> control_message(uint16_t type, int32_t status, uint16_t flags = 0,
                                              size_t payload = sizeof(int32_t)) {
-  std::vector<uint32_t> buf((MNL_NLMSG_HDRLEN + 32) / 4, 0);
+  std::vector<uint32_t> buf((kNlmsgHdrLen + 32) / 4, 0);
   auto* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = type;
   nlh->nlmsg_flags = flags;
-  auto* p = static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(nlh, MNL_ALIGN(payload)));
+  auto* p = static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(nlh, nl_align(payload)));
   std::memcpy(p, &status, std::min(payload, sizeof(status)));
-  nlh->nlmsg_len = static_cast<uint32_t>(MNL_NLMSG_HDRLEN + payload);
-  buf.resize((MNL_ALIGN(nlh->nlmsg_len)) / 4);
+  nlh->nlmsg_len = static_cast<uint32_t>(kNlmsgHdrLen + payload);
+  buf.resize((nl_align(nlh->nlmsg_len)) / 4);
   return buf;
 }
 

@@ -25,7 +25,7 @@ Walked ours(const std::vector<uint32_t>& storage, size_t len) {
   const auto* data = reinterpret_cast<const uint8_t*>(storage.data());
   Walked w;
   w.whole = for_each_attr(data, len, [&](uint16_t type, const uint8_t* p, uint16_t n) {
-    w.visits.emplace_back(static_cast<size_t>(p - data) - MNL_ATTR_HDRLEN, type, n);
+    w.visits.emplace_back(static_cast<size_t>(p - data) - kNlattrHdrLen, type, n);
     return true;
   });
   return w;
@@ -51,7 +51,7 @@ Walked libmnl(const std::vector<uint32_t>& storage, size_t len) {
   // libmnl does not say whether it stopped early: the stream is whole if the visited attributes
   // reach its end (the last one may lack its padding).
   size_t end = 0;
-  for (const auto& [off, type, n] : w.visits) end = off + MNL_ALIGN(MNL_ATTR_HDRLEN + n);
+  for (const auto& [off, type, n] : w.visits) end = off + nl_align(kNlattrHdrLen + n);
   w.whole = end >= len;
   return w;
 }

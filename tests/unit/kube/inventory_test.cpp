@@ -192,8 +192,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "items[0] (Pod shop/web): status.podIPs: expected an array, got a string"},
         MalformedCase{"wrong_type_name.json", Errc::kParse,
                       "items[0] (Node): metadata.name: expected a string, got a number"}),
-    [](const auto& info) {
-      std::string name = info.param.file;
+    [](const auto& test) {
+      std::string name = test.param.file;
       name = name.substr(0, name.find('.'));
       return name;
     });

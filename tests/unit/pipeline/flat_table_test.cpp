@@ -76,7 +76,9 @@ TEST(FlatTable, AppendToKeepsInsertionOrderAcrossHugePages) {
   FlatTable<Item, ItemTraits<64>> table(n + 1000, kSeed);
   for (uint64_t k = 0; k < n; ++k) {
     bool inserted = false;
-    table.find_or_insert(k, ItemTraits<64>::of(k, kSeed), inserted)->value = k * 3;
+    auto* e = table.find_or_insert(k, ItemTraits<64>::of(k, kSeed), inserted);
+    ASSERT_NE(e, nullptr);
+    e->value = k * 3;
   }
   std::vector<Item> out{Item{99, 99}};
   table.append_to(out);
@@ -92,7 +94,9 @@ TEST(FlatTable, RetainIfCompactsAndRebuildsTheIndex) {
   FlatTable<Item, ItemTraits<64>> table(100'000, kSeed);
   for (uint64_t k = 0; k < 10'000; ++k) {
     bool inserted = false;
-    table.find_or_insert(k, ItemTraits<64>::of(k, kSeed), inserted)->value = k;
+    auto* e = table.find_or_insert(k, ItemTraits<64>::of(k, kSeed), inserted);
+    ASSERT_NE(e, nullptr);
+    e->value = k;
   }
   EXPECT_EQ(table.retain_if([](const Item& i) { return i.key % 3 == 0; }), 6'666u);
   EXPECT_EQ(table.size(), 3'334u);

@@ -74,7 +74,9 @@ TEST(MappedRegion, LargeRegionsAreAlignedToHugePagesAndAskForThemWhenAdvised) {
   const std::string smaps = smaps_of(r.data());
   ASSERT_FALSE(smaps.empty());
   EXPECT_NE(smaps.find(" hg"), std::string::npos) << smaps;  // VmFlags: MADV_HUGEPAGE
-  if (thp_enabled()) EXPECT_EQ(field(smaps, "THPeligible:"), "1") << smaps;
+  if (thp_enabled()) {
+    EXPECT_EQ(field(smaps, "THPeligible:"), "1") << smaps;
+  }
 }
 
 TEST(MappedRegion, DiscardFromZeroesWholePagesPastTheOffsetOnly) {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds every target with Debian 12's default compiler (g++ 12) and warnings as errors, as a
+# packager's plain `cmake -S . -B build && cmake --build build` would with the system compiler
+# (docs/toolchain.md): the project is developed with clang-19, and this keeps it building with GCC.
+#   scripts/check-gcc.sh [MAIN_BUILD_DIR]     (builds in MAIN_BUILD_DIR-gcc)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${1:-build}-gcc
+generator=()
+command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+if [[ ! -f $dir/CMakeCache.txt ]]; then
+  CC=gcc CXX=g++ cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DEGRESSD_WERROR=ON >/dev/null
+fi
+cmake --build "$dir" --parallel "${JOBS:-$(nproc)}"
+echo "check-gcc: every target builds with $(g++ --version | head -1), warnings as errors"
