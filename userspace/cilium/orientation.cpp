@@ -1,18 +1,19 @@
 #include "cilium/orientation.h"
 
+#include "egressd/accounting.h"
+#include "egressd/common/hash.h"
+
 namespace egressd::cilium {
 
 namespace {
 
-// wyhash's multiply-fold (Wang Yi, public domain), as userspace/conntrack/orientation.cpp uses.
+using hash::kP0;
+using hash::kP1;
+using hash::kP2;
+using hash::kP3;
 constexpr uint64_t mum(uint64_t a, uint64_t b) noexcept {
-  const auto r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+  return hash::mix(a, b);
 }
-constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
-constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
-constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
-constexpr uint64_t kP3 = 0x589965cc75374cc3ULL;
 
 }  // namespace
 
@@ -49,17 +50,16 @@ Outcome orient(const CtTuple& tuple, KeyKind kind, const CtCounters& counters,
     case KeyKind::kIn: break;
   }
   if (counters.all_zero()) return Outcome::kNoCounters;
+  // The entry is one side's view: OUT the originator's, IN the responder's. It gives a record only
+  // if that side reports the connection; the other side's entry (or nothing) reports it otherwise.
   const bool out_entry = kind == KeyKind::kOut;
   const IpAddr& self = out_entry ? tuple.originator : tuple.responder;
   const IpAddr& peer = out_entry ? tuple.responder : tuple.originator;
-  switch (local.classify(self)) {
-    case EndpointKind::kOther: return Outcome::kTransit;
-    case EndpointKind::kLocalPod: break;
-    case EndpointKind::kLocalNode:
-      // Node <-> local pod is reported once, by the pod (docs/accounting.md), from the pod's own
-      // entry: every endpoint's datapath tracks its connections itself.
-      if (local.classify(peer) == EndpointKind::kLocalPod) return Outcome::kNodeToPod;
-      break;
+  switch (accounting::verdict_for(out_entry, local.classify(tuple.originator),
+                                  local.classify(tuple.responder))) {
+    case accounting::SideVerdict::kReports: break;
+    case accounting::SideVerdict::kTransit: return Outcome::kTransit;
+    case accounting::SideVerdict::kOtherSideReports: return Outcome::kOtherSideReports;
   }
   out.key.local = self;
   out.key.peer = peer;

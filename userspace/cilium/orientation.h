@@ -9,9 +9,11 @@
 //  - IN entry:  a record for the responder only (local=responder, peer=originator).
 // Same-node pod A -> pod B has both entries on the node: A's record from the OUT entry and B's
 // from the IN entry, each once (A's tx = B's rx). Deriving B's record from the OUT entry as well
-// would count B twice (castai/egressd's double count). A local side that is neither a pod of this
-// node nor a node address gives no record ("transit": e.g. NodePort traffic forwarded elsewhere).
-// A node-address side whose peer is a local pod gives no record either: the pod reports it.
+// would count B twice (castai/egressd's double count). Which side reports is the accounting
+// contract's (egressd/accounting.h): a local side that is neither a pod of this node nor a node
+// address gives no record ("transit": e.g. NodePort traffic forwarded elsewhere); a node-address
+// side gives none when a local pod is the other side (the pod reports it), nor the responder of a
+// node <-> node connection (the node reports it once, from the initiator's entry).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,8 @@ enum class Outcome : uint8_t {
                 // stats maps): key.flags has kFlowMergedDirections, the total is in tx
   kNoCounters,  // dropped: all counters are 0 (accounting off when the entry was counted)
   kTransit,     // dropped: the entry's local side is not on this node
-  kNodeToPod,  // dropped: node side of a node <-> local pod connection (the pod's entry reports it)
+  kOtherSideReports,  // dropped: the node side of a connection whose other side reports it (a
+                      // local pod, or the node as initiator)
 };
 
 // Where the counters of a record come from; part of the entry identity so that switching between

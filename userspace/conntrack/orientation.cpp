@@ -1,20 +1,21 @@
 #include "conntrack/orientation.h"
 
+#include "egressd/accounting.h"
+#include "egressd/common/hash.h"
+
 namespace egressd::conntrack {
 
 namespace {
 
-// wyhash's multiply-fold (Wang Yi, public domain): one 64x64->128 multiply, halves xored. Three
-// rounds with odd constants mix the 40 bytes of identity; the side is folded in last so the
-// two records of one entry share the work.
+using hash::kP0;
+using hash::kP1;
+using hash::kP2;
+using hash::kP3;
+// Three rounds of the multiply-fold mix the 40 bytes of identity; the side is folded in last so
+// the two records of one entry share the work.
 constexpr uint64_t mum(uint64_t a, uint64_t b) noexcept {
-  const auto r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+  return hash::mix(a, b);
 }
-constexpr uint64_t kP0 = 0xa0761d6478bd642fULL;
-constexpr uint64_t kP1 = 0xe7037ed1a0b428dbULL;
-constexpr uint64_t kP2 = 0x8ebc6af09c88c6e3ULL;
-constexpr uint64_t kP3 = 0x589965cc75374cc3ULL;
 
 // Identity of the entry: CTA_ID, the original tuple and the zones (not the reply tuple, which a
 // NAT rebinding could change, nor the counters).
@@ -69,22 +70,13 @@ Orientation orient(const CtEntry& entry, const LocalEndpoints& local, bool final
                    std::span<FlowRecord, 2> out) noexcept {
   // Counters first: without them the entry says nothing, wherever it is.
   if (!entry.has_counters()) return {0, DropReason::kNoCounters};
-  const EndpointKind os = local.classify(entry.orig.src);
-  const EndpointKind rs = local.classify(entry.reply.src);
+  const accounting::ReportingSides r =
+      accounting::reporting_sides(local.classify(entry.orig.src), local.classify(entry.reply.src));
+  if (r.none()) return {0, DropReason::kTransit};
   Side sides[2];
   uint8_t n = 0;
-  if (os == EndpointKind::kLocalPod) sides[n++] = Side::kOriginator;
-  if (rs == EndpointKind::kLocalPod) sides[n++] = Side::kResponder;
-  if (n == 0) {
-    // Node traffic (and host-network pods) is reported once, under the node, from the side that
-    // is on this node; a pod <-> node connection was reported above, from the pod's side only.
-    if (os == EndpointKind::kLocalNode) {
-      sides[n++] = Side::kOriginator;
-    } else if (rs == EndpointKind::kLocalNode) {
-      sides[n++] = Side::kResponder;
-    }
-  }
-  if (n == 0) return {0, DropReason::kTransit};
+  if (r.initiator) sides[n++] = Side::kOriginator;
+  if (r.responder) sides[n++] = Side::kResponder;
   const uint64_t base = entry_base(entry);
   for (uint8_t i = 0; i < n; ++i) out[i] = record(entry, sides[i], final, base);
   return {n, DropReason::kNone};

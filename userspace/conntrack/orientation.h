@@ -1,15 +1,10 @@
-// Orientation: which side of a conntrack entry is the local endpoint, per the accounting contract
-// (ARCHITECTURE.md, docs/conntrack.md).
+// Orientation of a conntrack entry onto the accounting contract (egressd/accounting.h).
 //
 // With the original tuple (os -> od) and the reply tuple (rs -> rd): the real initiator is os
-// (before SNAT) and the real responder is rs (after DNAT: the backend, not the service VIP).
-//  1. os is a local pod:  local=os, peer=rs, tx=orig counters, rx=reply counters;
-//  2. rs is a local pod:  local=rs, peer=os, tx=reply counters, rx=orig counters;
-//     both 1 and 2 (same-node pods): both records, one per pod.
-//  3. no local pod: os is a node address -> as 1; else rs is a node address -> as 2;
-//  4. else transit traffic (neither end on this node): no record.
-// Entries without counters (accounting was off when they were created) give no record: their
-// zeros would be a lie.
+// (before SNAT) and the real responder is rs (after DNAT: the backend, not the service VIP). The
+// initiator's record has local=os, peer=rs, tx=orig counters, rx=reply counters; the responder's
+// local=rs, peer=os, tx=reply counters, rx=orig counters. Entries without counters (accounting
+// was off when they were created) give no record: their zeros would be a lie.
 #pragma once
 
 #include <array>

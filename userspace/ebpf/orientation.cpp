@@ -1,5 +1,7 @@
 #include "ebpf/orientation.h"
 
+#include "egressd/accounting.h"
+
 namespace egressd::ebpf {
 
 namespace {
@@ -19,22 +21,14 @@ uint8_t orient(const egressd_flow_key& key, const egressd_flow_counters& c,
                const LocalEndpoints& local, std::span<FlowRecord, 2> out) noexcept {
   const IpAddr initiator = IpAddr::from_v6_bytes(key.orig_src);
   const IpAddr responder = IpAddr::from_v6_bytes(key.reply_src);
-  const EndpointKind ik = local.classify(initiator);
-  const EndpointKind rk = local.classify(responder);
-  bool as_initiator = ik == EndpointKind::kLocalPod;
-  bool as_responder = rk == EndpointKind::kLocalPod;
-  if (!as_initiator && !as_responder) {
-    // Node traffic (and host-network pods) once, from the side on this node; a pod <-> node
-    // flow was reported above, by the pod.
-    as_initiator = ik == EndpointKind::kLocalNode;
-    as_responder = !as_initiator && rk == EndpointKind::kLocalNode;
-  }
+  const accounting::ReportingSides r =
+      accounting::reporting_sides(local.classify(initiator), local.classify(responder));
   uint8_t n = 0;
-  if (as_initiator) {
+  if (r.initiator) {
     out[n++] = record(initiator, responder, key.proto, c.orig_bytes, c.orig_packets, c.reply_bytes,
                       c.reply_packets);
   }
-  if (as_responder) {
+  if (r.responder) {
     out[n++] = record(responder, initiator, key.proto, c.reply_bytes, c.reply_packets, c.orig_bytes,
                       c.orig_packets);
   }

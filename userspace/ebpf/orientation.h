@@ -1,12 +1,7 @@
-// Orientation of a flow key of the BPF programs: which of its two endpoints is local, per the
-// accounting contract (docs/accounting.md). The key is a conntrack-shaped pair — initiator
-// (original-tuple source, before SNAT) and responder (reply-tuple source, after DNAT) — with
-// counters per direction, so the rules are exactly those of the netfilter source
-// (conntrack/orientation.h); tests/unit/ebpf checks that both agree on every endpoint kind.
-//  1. initiator is a local pod: local=initiator, tx=orig, rx=reply;
-//  2. responder is a local pod: local=responder, tx=reply, rx=orig (both: same-node pods);
-//  3. no local pod: initiator is a node address -> as 1, else responder is one -> as 2;
-//  4. else transit: no record.
+// Orientation of a flow key of the BPF programs onto the accounting contract
+// (egressd/accounting.h). The key is a conntrack-shaped pair — initiator (original-tuple source,
+// before SNAT) and responder (reply-tuple source, after DNAT) — with counters per direction: the
+// initiator's record has tx=orig, rx=reply; the responder's tx=reply, rx=orig.
 #pragma once
 
 #include <cstdint>

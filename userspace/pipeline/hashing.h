@@ -1,7 +1,7 @@
 // Keyed hashes of the reducer: which shard owns a key, and where a key sits in a shard's table.
 //
-// The multiply-fold of wyhash (Wang Yi, public domain): one 64x64->128 multiply, halves xored.
-// Every operand is xored with a per-process random secret, so a remote peer choosing addresses
+// The project's mixing function (egressd/common/hash.h, wyhash's multiply-fold), with every
+// operand xored with a per-process random secret, so a remote peer choosing addresses
 // (an IPv6 /64 gives it 64 free bits) cannot aim keys at one slot or one shard; a plain
 // multiply-shift would let it zero an operand and collapse every key into one probe chain.
 #pragma once
@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "egressd/common/hash.h"
 #include "egressd/flow.h"
 
 namespace egressd::pipeline {
@@ -30,10 +31,7 @@ struct HashSeed {
   }
 };
 
-[[nodiscard]] constexpr uint64_t mix(uint64_t a, uint64_t b) noexcept {
-  const auto r = static_cast<__uint128_t>(a) * b;
-  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-}
+using hash::mix;
 
 [[nodiscard]] inline uint64_t flow_hash(const FlowKey& k, const HashSeed& s) noexcept {
   uint64_t h = mix(k.local.hi() ^ s.s0, k.local.lo() ^ s.s1);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/accounting_contract.h"
 #include "unit/cilium/ct_fixtures.h"
 
 namespace egressd::cilium {
@@ -107,7 +108,7 @@ TEST(CiliumOrient, NodeSide) {
   EXPECT_EQ(r.key.proto, 17);
   // The node to a local pod: the pod's own IN entry reports it, not the node's entry.
   EXPECT_EQ(run({{"192.168.1.10", 5000, "10.0.0.1", 8080, 6}, 0, dir(1, 70, 1, 120)}, r),
-            Outcome::kNodeToPod);
+            Outcome::kOtherSideReports);
   // A kubelet probe from the node to a pod: the pod's IN entry.
   ASSERT_EQ(run({{"192.168.1.10", 5000, "10.0.0.1", 8080, 6}, 1, dir(1, 120, 1, 70)}, r),
             Outcome::kRecord);
@@ -137,6 +138,40 @@ TEST(CiliumOrient, SkipsAndDrops) {
   // Merged or not, a non-local entry is transit, and zeros mean no counters.
   EXPECT_EQ(run({{"1.1.1.1", 1, "2.2.2.2", 2, 6}, 0, merged}, r), Outcome::kTransit);
   EXPECT_EQ(run({c, 0, CtCounters{true, 0, 0, 0, 0, 0, 0}}, r), Outcome::kNoCounters);
+}
+
+// The contract's table (tests/common/accounting_contract.h) through Cilium's two entries of a
+// connection: the OUT entry (the initiator's view: tx = what it sent) gives the initiator's record
+// only if the initiator reports, the IN entry (the responder's view) the responder's; so each
+// reporting side is counted once and no other side is.
+TEST(CiliumOrient, FollowsTheAccountingContract) {
+  const LocalEndpoints eps = egressd::testing::contract_endpoints();
+  for (const auto& c : egressd::testing::kContract) {
+    SCOPED_TRACE(c.name);
+    const auto ends = egressd::testing::contract_ends(c);
+    const Conn conn{ends.initiator.to_string(), 40000, ends.responder.to_string(), 443, 6};
+    for (const bool in_entry : {false, true}) {
+      const auto key = make_key(conn, in_entry ? 1 : 0);
+      CtTuple t;
+      KeyKind kind{};
+      ASSERT_TRUE(parse_key(Family::kIpv4, key, t, kind));
+      // Each entry's own view: the initiator sent 100 B in 1 packet, the responder 900 B in 2.
+      const CtCounters view = in_entry ? dir(2, 900, 1, 100) : dir(1, 100, 2, 900);
+      FlowRecord r;
+      const Outcome o = orient(t, kind, view, eps, r);
+      const bool reports = in_entry ? c.responder_reports : c.initiator_reports;
+      if (!reports) {
+        const EndpointKind self = in_entry ? c.responder : c.initiator;
+        EXPECT_EQ(o, self == EndpointKind::kOther ? Outcome::kTransit : Outcome::kOtherSideReports)
+            << (in_entry ? "IN" : "OUT");
+        continue;
+      }
+      ASSERT_EQ(o, Outcome::kRecord) << (in_entry ? "IN" : "OUT");
+      EXPECT_EQ(r.key.local, in_entry ? ends.responder : ends.initiator);
+      EXPECT_EQ(r.key.peer, in_entry ? ends.initiator : ends.responder);
+      EXPECT_EQ(r.counters, in_entry ? (Counters{900, 2, 100, 1}) : (Counters{100, 1, 900, 2}));
+    }
+  }
 }
 
 TEST(CiliumOrient, EntryIdsAreStableAndSalted) {

@@ -4,8 +4,11 @@
 
 #include <array>
 #include <set>
+#include <vector>
 
 #include <gtest/gtest.h>
+
+#include "common/accounting_contract.h"
 
 namespace egressd::conntrack {
 namespace {
@@ -228,31 +231,30 @@ TEST(Orientation, FinalAndProtocolComeThrough) {
   EXPECT_FALSE(run(entry(kPodA, kInternet, kInternet, kPodA)).r[0].final);
 }
 
-// Every combination of (os kind, rs kind): how many records, for which sides.
-TEST(Orientation, ExhaustiveKindTable) {
-  struct Row {
-    const char* os;
-    const char* rs;
-    uint8_t count;
-    std::array<Side, 2> sides;
-  };
-  constexpr auto O = Side::kOriginator;
-  constexpr auto R = Side::kResponder;
-  const Row rows[] = {
-      {kPodA, kPodB, 2, {O, R}},   {kPodA, kNode, 1, {O, O}},       {kPodA, kInternet, 1, {O, O}},
-      {kNode, kPodB, 1, {R, R}},   {kNode, "127.0.0.1", 1, {O, O}}, {kNode, kInternet, 1, {O, O}},
-      {kClient, kPodB, 1, {R, R}}, {kClient, kNode, 1, {R, R}},     {kClient, kInternet, 0, {O, O}},
-  };
-  for (const Row& row : rows) {
-    const CtEntry e = entry(row.os, kVip, row.rs, row.os);
-    const auto x = run(e);
-    SCOPED_TRACE(std::string(row.os) + " / " + row.rs);
-    ASSERT_EQ(x.o.count, row.count);
-    for (uint8_t i = 0; i < row.count; ++i) {
-      const FlowRecord expected = make_record(e, row.sides[i], false);
-      EXPECT_EQ(x.r[i].key, expected.key);
-      EXPECT_EQ(x.r[i].counters, expected.counters);
-      EXPECT_EQ(x.r[i].entry_id, entry_id(e, row.sides[i]));
+// The contract's table (tests/common/accounting_contract.h) through a conntrack entry: the
+// initiator is the original tuple's source, the responder the reply tuple's; each reporting side
+// gets its record with its own direction's counters and its own entry id.
+TEST(Orientation, FollowsTheAccountingContract) {
+  const LocalEndpoints eps = testing::contract_endpoints();
+  for (const auto& c : testing::kContract) {
+    SCOPED_TRACE(c.name);
+    const auto ends = testing::contract_ends(c);
+    CtEntry e = entry(kPodA, kVip, kPodB, kPodA);
+    e.orig.src = e.reply.dst = ends.initiator;
+    e.orig.dst = ip(kVip);  // DNAT: the responder is the reply tuple's source
+    e.reply.src = ends.responder;
+    std::array<FlowRecord, 2> out;
+    const Orientation o = orient(e, eps, false, out);
+    std::vector<FlowRecord> want;
+    if (c.initiator_reports) want.push_back(make_record(e, Side::kOriginator, false));
+    if (c.responder_reports) want.push_back(make_record(e, Side::kResponder, false));
+    ASSERT_EQ(o.count, want.size());
+    EXPECT_EQ(o.reason, want.empty() ? DropReason::kTransit : DropReason::kNone);
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(out[i].key.local, i == 0 && c.initiator_reports ? ends.initiator : ends.responder);
+      EXPECT_EQ(out[i].key, want[i].key);
+      EXPECT_EQ(out[i].counters, want[i].counters);
+      EXPECT_EQ(out[i].entry_id, want[i].entry_id);
     }
   }
 }

@@ -1,14 +1,14 @@
-// The eBPF source orients its (initiator, responder) keys exactly as the netfilter source orients
-// a conntrack entry (docs/accounting.md): checked against hand-written expectations for each case
-// of the contract, and against conntrack::orient() for every combination of endpoint kinds.
+// The eBPF source orients its (initiator, responder) keys by the accounting contract
+// (egressd/accounting.h): hand-written cases, then the contract's table every source runs.
 #include "ebpf/orientation.h"
 
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-#include "conntrack/orientation.h"
+#include "common/accounting_contract.h"
 
 namespace egressd::ebpf {
 namespace {
@@ -98,32 +98,24 @@ TEST(EbpfOrientation, Ipv6) {
   expect_records(kPod6, kRemote6, {{kPod6, kRemote6, kAsInitiator}});
 }
 
-// Every pair of endpoint kinds gives the records the netfilter source gives for a conntrack
-// entry with the same endpoints and counters (its entry_id and cumulative mode aside).
-TEST(EbpfOrientation, AgreesWithConntrackOrientation) {
-  const auto eps = local();
-  const std::array<IpAddr, 6> addrs = {kPodA, kPodB, kNode, kRemote, kInternet, kPod6};
-  for (const auto& i : addrs) {
-    for (const auto& r : addrs) {
-      conntrack::CtEntry e;
-      e.orig.src = i;
-      e.orig.dst = r;
-      e.orig.proto = kProtoUdp;
-      e.reply.src = r;
-      e.reply.dst = i;
-      e.reply.proto = kProtoUdp;
-      e.orig_counters = {kCounters.orig_packets, kCounters.orig_bytes};
-      e.reply_counters = {kCounters.reply_packets, kCounters.reply_bytes};
-      e.fields = conntrack::kFieldCountersOrig | conntrack::kFieldCountersReply;
-      std::array<FlowRecord, 2> want;
-      const auto o = conntrack::orient(e, eps, false, want);
-      std::array<FlowRecord, 2> got;
-      const uint8_t n = orient(key(i, r, kProtoUdp), kCounters, eps, got);
-      ASSERT_EQ(n, o.count) << i.to_string() << " -> " << r.to_string();
-      for (uint8_t k = 0; k < n; ++k) {
-        EXPECT_EQ(got[k].key, want[k].key);
-        EXPECT_EQ(got[k].counters, want[k].counters);
-      }
+// The contract's table (tests/common/accounting_contract.h) through a flow key: the initiator
+// reports with tx = the original direction, the responder with tx = the reply direction.
+TEST(EbpfOrientation, FollowsTheAccountingContract) {
+  const LocalEndpoints eps = testing::contract_endpoints();
+  for (const auto& c : testing::kContract) {
+    SCOPED_TRACE(c.name);
+    const auto ends = testing::contract_ends(c);
+    std::vector<Expect> want;
+    if (c.initiator_reports) want.push_back({ends.initiator, ends.responder, kAsInitiator});
+    if (c.responder_reports) want.push_back({ends.responder, ends.initiator, kAsResponder});
+    std::array<FlowRecord, 2> out;
+    const uint8_t n = orient(key(ends.initiator, ends.responder, kProtoUdp), kCounters, eps, out);
+    ASSERT_EQ(n, want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(out[i].key.local, want[i].local);
+      EXPECT_EQ(out[i].key.peer, want[i].peer);
+      EXPECT_EQ(out[i].counters, want[i].counters);
+      EXPECT_EQ(out[i].mode, CounterMode::kDelta);
     }
   }
 }
