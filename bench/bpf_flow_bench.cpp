@@ -40,6 +40,7 @@
 #include "egressd/batch_writer.h"
 #include "flow_variants.skel.h"
 #include "loader/libbpf_support.h"
+#include "loader/per_cpu.h"
 #include "loader/skeleton.h"
 
 namespace {
@@ -128,12 +129,9 @@ std::array<uint64_t, EGRESSD_FLOW_STAT_MAX> stat_totals(
   std::array<uint64_t, EGRESSD_FLOW_STAT_MAX> total{};
   auto raw = loader::lookup_percpu(bpf_map__fd(skel->maps.egressd_flow_stats), &zero,
                                    sizeof(egressd_flow_stats));
-  for (size_t off = 0; raw && off + sizeof(egressd_flow_stats) <= raw->size();
-       off += sizeof(egressd_flow_stats)) {
-    egressd_flow_stats st;
-    std::memcpy(&st, raw->data() + off, sizeof(st));
-    for (size_t i = 0; i < total.size(); ++i) total[i] += st.value[i];
-  }
+  if (!raw) return total;
+  const auto sum = loader::sum_per_cpu<egressd_flow_stats>(*raw);
+  std::copy(std::begin(sum.value), std::end(sum.value), total.begin());
   return total;
 }
 
@@ -160,13 +158,9 @@ void BM_steady(benchmark::State& state) {
   // Every run was counted into the one key (a parse error would also be fast).
   const uint32_t zero = 0;
   auto raw = loader::lookup_percpu((*object)->stats_map_fd(), &zero, sizeof(egressd_flow_stats));
-  uint64_t counted = 0;
-  for (size_t off = 0; raw && off + sizeof(egressd_flow_stats) <= raw->size();
-       off += sizeof(egressd_flow_stats)) {
-    egressd_flow_stats st;
-    std::memcpy(&st, raw->data() + off, sizeof(st));
-    counted += st.value[EGRESSD_FLOW_STAT_EGRESS_PACKETS];
-  }
+  const uint64_t counted =
+      raw ? loader::sum_per_cpu<egressd_flow_stats>(*raw).value[EGRESSD_FLOW_STAT_EGRESS_PACKETS]
+          : 0;
   if (counted != 1 + uint64_t{g_repeat} * static_cast<uint64_t>(state.iterations())) {
     state.SkipWithError("not every run was counted");
   }

@@ -18,6 +18,7 @@
 #include "egressd/abi/flow.h"
 #include "egressd/common/ip.h"
 #include "loader/libbpf_support.h"
+#include "loader/per_cpu.h"
 
 namespace egressd::testing {
 
@@ -51,16 +52,7 @@ inline std::map<FlowId, egressd_flow_counters> read_buffer(int map_fd) {
     auto raw = loader::lookup_percpu(map_fd, &key, sizeof(egressd_flow_counters));
     EXPECT_TRUE(raw) << raw.error().message();
     if (!raw) break;
-    egressd_flow_counters sum{};
-    for (size_t off = 0; off + sizeof(sum) <= raw->size(); off += sizeof(sum)) {
-      egressd_flow_counters c;
-      std::memcpy(&c, raw->data() + off, sizeof(c));
-      sum.orig_bytes += c.orig_bytes;
-      sum.orig_packets += c.orig_packets;
-      sum.reply_bytes += c.reply_bytes;
-      sum.reply_packets += c.reply_packets;
-    }
-    out[flow_id(key)] = sum;
+    out[flow_id(key)] = loader::sum_per_cpu<egressd_flow_counters>(*raw);
   }
   return out;
 }
@@ -78,12 +70,8 @@ inline std::array<uint64_t, EGRESSD_FLOW_STAT_MAX> read_stats(int map_fd) {
   auto raw = loader::lookup_percpu(map_fd, &zero, sizeof(egressd_flow_stats));
   EXPECT_TRUE(raw);
   if (!raw) return total;
-  for (size_t off = 0; off + sizeof(egressd_flow_stats) <= raw->size();
-       off += sizeof(egressd_flow_stats)) {
-    egressd_flow_stats s;
-    std::memcpy(&s, raw->data() + off, sizeof(s));
-    for (size_t i = 0; i < total.size(); ++i) total[i] += s.value[i];
-  }
+  const auto sum = loader::sum_per_cpu<egressd_flow_stats>(*raw);
+  std::copy(std::begin(sum.value), std::end(sum.value), total.begin());
   return total;
 }
 

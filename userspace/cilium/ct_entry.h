@@ -14,6 +14,7 @@
 #include "cilium/layout.h"
 #include "egressd/abi/cilium_ct.h"
 #include "egressd/common/ip.h"
+#include "loader/per_cpu.h"
 
 namespace egressd::cilium {
 
@@ -138,14 +139,14 @@ inline void parse_value_unchecked(Layout layout, const uint8_t* value, CtValue& 
 
 // Sums the per-CPU slots of a cilium_ct_stats4/6 value (`cpus` slots of kStatsSlot bytes).
 inline void parse_stats_unchecked(const uint8_t* percpu, size_t cpus, CtCounters& out) noexcept {
+  static_assert(kStatsSlot == sizeof(egressd_cilium_ct_stats), "no padding between CPU slots");
+  const auto sum = loader::sum_per_cpu<egressd_cilium_ct_stats>(
+      std::span<const uint8_t>(percpu, cpus * kStatsSlot));
   out = CtCounters{};
-  for (size_t i = 0; i < cpus; ++i) {
-    const uint8_t* s = percpu + i * kStatsSlot;
-    out.rx_packets += detail::load<uint64_t>(s + 0);
-    out.rx_bytes += detail::load<uint64_t>(s + 8);
-    out.tx_packets += detail::load<uint64_t>(s + 16);
-    out.tx_bytes += detail::load<uint64_t>(s + 24);
-  }
+  out.rx_packets = sum.rx_packets;
+  out.rx_bytes = sum.rx_bytes;
+  out.tx_packets = sum.tx_packets;
+  out.tx_bytes = sum.tx_bytes;
 }
 
 // Checked forms: false if the span does not have exactly the size of the structure.

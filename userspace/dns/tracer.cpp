@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -18,6 +19,7 @@
 
 #include "dns.skel.h"
 #include "loader/libbpf_support.h"
+#include "loader/per_cpu.h"
 #include "loader/skeleton.h"
 #include "loader/unique_fd.h"
 
@@ -115,13 +117,9 @@ void DnsTracer::Impl::poll_stats() {
   auto raw = loader::lookup_percpu(bpf_map__fd(skel->get()->maps.egressd_dns_stats), &key,
                                    sizeof(egressd_dns_stats));
   if (!raw) return;
+  const auto sum = loader::sum_per_cpu<egressd_dns_stats>(*raw);
   KernelStats now{};
-  for (size_t off = 0; off + sizeof(egressd_dns_stats) <= raw->size();
-       off += sizeof(egressd_dns_stats)) {
-    egressd_dns_stats s;
-    std::memcpy(&s, raw->data() + off, sizeof(s));
-    for (size_t i = 0; i < now.size(); ++i) now[i] += s.value[i];
-  }
+  std::copy(std::begin(sum.value), std::end(sum.value), now.begin());
   for (size_t i = 0; i < now.size(); ++i) {
     if (kernel[i] != nullptr && now[i] > last[i]) kernel[i]->inc(now[i] - last[i]);
   }

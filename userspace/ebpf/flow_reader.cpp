@@ -3,11 +3,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "ebpf/flow_object.h"
 #include "loader/libbpf_support.h"
+#include "loader/per_cpu.h"
 
 namespace egressd::ebpf {
 
@@ -73,15 +75,8 @@ Status FlowReader::drain_buffer(int fd, Visitor& visitor, DrainResult& result) {
     }
     first = false;
     for (uint32_t i = 0; i < count; ++i) {
-      egressd_flow_counters sum{};
-      const egressd_flow_counters* per_cpu = &values_[size_t{i} * cpus_];
-      for (unsigned c = 0; c < cpus_; ++c) {
-        sum.orig_bytes += per_cpu[c].orig_bytes;
-        sum.orig_packets += per_cpu[c].orig_packets;
-        sum.reply_bytes += per_cpu[c].reply_bytes;
-        sum.reply_packets += per_cpu[c].reply_packets;
-      }
-      visitor.flow(keys_[i], sum);
+      visitor.flow(keys_[i], loader::sum_per_cpu(std::span<const egressd_flow_counters>(
+                                 &values_[size_t{i} * cpus_], cpus_)));
     }
     result.entries += count;
     if (err == ENOENT) return {};  // the last batch (possibly with entries) has been read
@@ -120,13 +115,9 @@ Result<FlowStats> FlowReader::stats() const {
   const uint32_t key = 0;
   auto raw = loader::lookup_percpu(object_->stats_map_fd(), &key, sizeof(egressd_flow_stats));
   if (!raw) return std::unexpected(std::move(raw.error()));
+  const auto sum = loader::sum_per_cpu<egressd_flow_stats>(*raw);
   FlowStats total{};
-  for (size_t off = 0; off + sizeof(egressd_flow_stats) <= raw->size();
-       off += sizeof(egressd_flow_stats)) {
-    egressd_flow_stats s;
-    std::memcpy(&s, raw->data() + off, sizeof(s));
-    for (size_t i = 0; i < total.size(); ++i) total[i] += s.value[i];
-  }
+  std::copy(std::begin(sum.value), std::end(sum.value), total.begin());
   return total;
 }
 
