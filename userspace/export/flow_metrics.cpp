@@ -12,7 +12,7 @@ struct FamilySpec {
   uint64_t Counters::* field;
 };
 
-// The castai/egressd families: per-direction counters.
+// The per-direction families (the byte counters are castai/egressd's, the packet counters new).
 constexpr std::array<FamilySpec, 4> kFamilies = {{
     {"egressd_transmit_bytes_total",
      "Bytes sent by the source (local endpoint) to the destination.", &Counters::tx_bytes},
@@ -132,8 +132,8 @@ std::vector<prometheus::MetricFamily> FlowMetrics::collect() const {
       merged_packets.metric.push_back(m);
     }
   }
-  // Only present when a merged-direction source produced data: a dashboard built for
-  // castai/egressd sees exactly its four families otherwise.
+  // Only present when a merged-direction source produced data: otherwise a dashboard sees exactly
+  // the four per-direction families.
   if (!merged_bytes.metric.empty()) {
     families.push_back(std::move(merged_bytes));
     families.push_back(std::move(merged_packets));

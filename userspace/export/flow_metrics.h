@@ -1,5 +1,6 @@
-// FlowMetrics: the four flow counters of castai/egressd (egressd_transmit_bytes_total,
-// egressd_received_bytes_total, egressd_transmit_packets_total, egressd_received_packets_total).
+// FlowMetrics: the four per-direction flow counters — castai/egressd's egressd_transmit_bytes_total
+// and egressd_received_bytes_total, and egressd's own egressd_transmit_packets_total and
+// egressd_received_packets_total.
 //
 // Consumes the reducer's snapshots, labels each flow with the current cluster index, and keeps one
 // monotonic series per label set. A series that received nothing for `series_ttl` is dropped

@@ -71,7 +71,8 @@ struct HttpServer::Context {
     if (mg == nullptr) return;
     // civetweb's master thread polls its listening sockets with a 2 s timeout
     // (SOCKET_TIMEOUT_QUANTUM) and checks the stop flag only between polls, so mg_stop() alone
-    // takes up to 2 s — the agent's whole shutdown budget. Poke the socket until it returns.
+    // takes up to 2 s, longer than the rest of the shutdown together. Poke the socket until it
+    // returns.
     std::atomic<bool> stopped{false};
     std::jthread stopper([&] {
       mg_stop(mg);
