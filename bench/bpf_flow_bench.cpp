@@ -38,10 +38,11 @@
 #include "ebpf/flow_reader.h"
 #include "ebpf/orientation.h"
 #include "egressd/batch_writer.h"
-#include "flow_variants.skel.h"
 #include "loader/libbpf_support.h"
 #include "loader/per_cpu.h"
 #include "loader/skeleton.h"
+
+#include "flow_variants.skel.h"
 
 namespace {
 

@@ -29,10 +29,11 @@
 
 #include "common/packet_builder.h"
 #include "dns/message.h"
-#include "dns_variants.skel.h"
 #include "loader/libbpf_support.h"
 #include "loader/skeleton.h"
 #include "unit/dns/dns_test_util.h"
+
+#include "dns_variants.skel.h"
 
 namespace {
 

@@ -19,13 +19,14 @@
 #include "common/manual_clock.h"
 #include "common/packet_builder.h"
 #include "common/wait.h"
-#include "dns.skel.h"
 #include "dns/scope.h"
 #include "dns/tracer.h"
 #include "egressd/abi/dns.h"
 #include "loader/libbpf_support.h"
 #include "loader/skeleton.h"
 #include "unit/dns/dns_test_util.h"
+
+#include "dns.skel.h"
 
 namespace egressd {
 namespace {

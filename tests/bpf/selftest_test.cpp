@@ -15,6 +15,7 @@
 #include "common/packet_builder.h"
 #include "loader/libbpf_support.h"
 #include "loader/skeleton.h"
+
 #include "selftest.skel.h"
 
 namespace egressd {

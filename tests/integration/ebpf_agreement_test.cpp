@@ -19,7 +19,6 @@
 
 #include "agent_fixture.h"
 #include "ebpf_support.h"
-#include "flow_variants.skel.h"
 #include "harness/agent.h"
 #include "harness/cluster.h"
 #include "harness/expectations.h"
@@ -29,6 +28,8 @@
 #include "harness/traffic.h"
 #include "loader/links.h"
 #include "loader/skeleton.h"
+
+#include "flow_variants.skel.h"
 
 namespace egressd::testing {
 namespace {
@@ -167,8 +168,8 @@ TEST_F(EbpfAgainstTruth, ChurnEveryByteAccounted) {
   auto floor = loader::Skeleton<flow_variants>::open("flow_variants");
   ASSERT_TRUE(floor && floor->load());
   const int floor_fd = bpf_program__fd((*floor)->progs.egressd_bench_floor);
-  std::vector<loader::UniqueFd> floor_links = in_netns(topo_->node(), [&] {
-    std::vector<loader::UniqueFd> links;
+  std::vector<UniqueFd> floor_links = in_netns(topo_->node(), [&] {
+    std::vector<UniqueFd> links;
     for (const char* dev : {"veth-a", "veth-b", "eth0", "wan0"}) {
       auto l = loader::tcx_attach(floor_fd, static_cast<int>(if_nametoindex(dev)),
                                   loader::TcxDirection::kEgress);

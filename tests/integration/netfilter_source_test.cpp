@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 
 #include "common/wait.h"
+#include "egressd/common/unique_fd.h"
 
 extern char** environ;
 
@@ -239,16 +240,6 @@ sockaddr_storage sockaddr_of(const char* addr, uint16_t port, socklen_t& len) {
   return ss;
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 uint16_t bound_port(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -259,20 +250,20 @@ uint16_t bound_port(int fd) {
 
 // A listening TCP socket on `addr`, port 0 (the kernel picks).
 struct TcpServer {
-  Fd fd;
+  UniqueFd fd;
   uint16_t port;
   explicit TcpServer(const char* addr)
       : fd(socket(std::strchr(addr, ':') ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     socklen_t len = 0;
     const auto sa = sockaddr_of(addr, 0, len);
     port = 0;
-    if (fd.fd < 0) {
+    if (!fd.valid()) {
       ADD_FAILURE() << "socket: " << errno_text();
       return;
     }
-    EXPECT_EQ(bind(fd.fd, reinterpret_cast<const sockaddr*>(&sa), len), 0) << errno_text();
-    EXPECT_EQ(listen(fd.fd, 4), 0);
-    port = bound_port(fd.fd);
+    EXPECT_EQ(bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), len), 0) << errno_text();
+    EXPECT_EQ(listen(fd.get(), 4), 0);
+    port = bound_port(fd.get());
   }
 };
 
@@ -300,58 +291,60 @@ bool recv_all(int fd, size_t n) {
 // bytes, the server `down` bytes, then both close (the entry goes to TIME_WAIT).
 void tcp_exchange(TcpServer& server, const char* client, const char* dst, uint16_t dport, size_t up,
                   size_t down) {
-  Fd cli(socket(std::strchr(client, ':') ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  ASSERT_GE(cli.fd, 0) << errno_text();
+  UniqueFd cli(
+      socket(std::strchr(client, ':') ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_GE(cli.get(), 0) << errno_text();
   socklen_t len = 0;
   const auto from = sockaddr_of(client, 0, len);
-  ASSERT_EQ(bind(cli.fd, reinterpret_cast<const sockaddr*>(&from), len), 0) << errno_text();
+  ASSERT_EQ(bind(cli.get(), reinterpret_cast<const sockaddr*>(&from), len), 0) << errno_text();
   const auto to = sockaddr_of(dst, dport, len);
-  ASSERT_EQ(connect(cli.fd, reinterpret_cast<const sockaddr*>(&to), len), 0) << errno_text();
-  Fd acc(accept4(server.fd.fd, nullptr, nullptr, SOCK_CLOEXEC));
-  ASSERT_GE(acc.fd, 0);
+  ASSERT_EQ(connect(cli.get(), reinterpret_cast<const sockaddr*>(&to), len), 0) << errno_text();
+  UniqueFd acc(accept4(server.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_GE(acc.get(), 0);
   // A peer that fails leaves the other side waiting: 30 s timeouts turn that into a failure, not a
   // hang until CTest's timeout.
   const timeval timeout{30, 0};
-  for (const int fd : {cli.fd, acc.fd}) {
+  for (const int fd : {cli.get(), acc.get()}) {
     ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)), 0);
     ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)), 0);
   }
   bool server_ok = false;
-  std::thread server_side([&] { server_ok = recv_all(acc.fd, up) && send_all(acc.fd, down); });
-  const bool client_ok = send_all(cli.fd, up) && recv_all(cli.fd, down);
+  std::thread server_side(
+      [&] { server_ok = recv_all(acc.get(), up) && send_all(acc.get(), down); });
+  const bool client_ok = send_all(cli.get(), up) && recv_all(cli.get(), down);
   server_side.join();
   ASSERT_TRUE(client_ok);
   ASSERT_TRUE(server_ok);
-  shutdown(cli.fd, SHUT_WR);
+  shutdown(cli.get(), SHUT_WR);
   char c;
-  EXPECT_EQ(recv(acc.fd, &c, 1, 0), 0);  // the client's FIN
+  EXPECT_EQ(recv(acc.get(), &c, 1, 0), 0);  // the client's FIN
 }
 
 // UDP: `count` datagrams of `size` bytes from client to server, each answered with `reply` bytes.
 void udp_exchange(const char* client, const char* server, int count, size_t size, size_t reply) {
   const int family = std::strchr(server, ':') ? AF_INET6 : AF_INET;
-  Fd srv(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  Fd cli(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  ASSERT_GE(srv.fd, 0) << errno_text();
-  ASSERT_GE(cli.fd, 0) << errno_text();
+  UniqueFd srv(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd cli(socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_GE(srv.get(), 0) << errno_text();
+  ASSERT_GE(cli.get(), 0) << errno_text();
   socklen_t len = 0;
   auto sa = sockaddr_of(server, 0, len);
-  ASSERT_EQ(bind(srv.fd, reinterpret_cast<const sockaddr*>(&sa), len), 0) << errno_text();
-  sa = sockaddr_of(server, bound_port(srv.fd), len);
+  ASSERT_EQ(bind(srv.get(), reinterpret_cast<const sockaddr*>(&sa), len), 0) << errno_text();
+  sa = sockaddr_of(server, bound_port(srv.get()), len);
   const auto ca = sockaddr_of(client, 0, len);
-  ASSERT_EQ(bind(cli.fd, reinterpret_cast<const sockaddr*>(&ca), len), 0) << errno_text();
+  ASSERT_EQ(bind(cli.get(), reinterpret_cast<const sockaddr*>(&ca), len), 0) << errno_text();
   std::vector<char> buf(std::max(size, reply) + 1, 'u');
   for (int i = 0; i < count; ++i) {
-    ASSERT_EQ(sendto(cli.fd, buf.data(), size, 0, reinterpret_cast<const sockaddr*>(&sa), len),
+    ASSERT_EQ(sendto(cli.get(), buf.data(), size, 0, reinterpret_cast<const sockaddr*>(&sa), len),
               static_cast<ssize_t>(size));
     sockaddr_storage from{};
     socklen_t from_len = sizeof(from);
-    ASSERT_EQ(
-        recvfrom(srv.fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len),
-        static_cast<ssize_t>(size));
-    ASSERT_EQ(sendto(srv.fd, buf.data(), reply, 0, reinterpret_cast<sockaddr*>(&from), from_len),
+    ASSERT_EQ(recvfrom(srv.get(), buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                       &from_len),
+              static_cast<ssize_t>(size));
+    ASSERT_EQ(sendto(srv.get(), buf.data(), reply, 0, reinterpret_cast<sockaddr*>(&from), from_len),
               static_cast<ssize_t>(reply));
-    ASSERT_EQ(recv(cli.fd, buf.data(), buf.size(), 0), static_cast<ssize_t>(reply));
+    ASSERT_EQ(recv(cli.get(), buf.data(), buf.size(), 0), static_cast<ssize_t>(reply));
   }
 }
 
@@ -533,14 +526,14 @@ TEST_F(NetfilterSourceTest, BurstOfDestroyEventsIsNotLost) {
   ASSERT_TRUE(source->start().has_value());
   ASSERT_TRUE(sink_.wait([](const auto& b) { return has_complete(b, 1); }, 30s));
 
-  Fd sender(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd sender(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   socklen_t len = 0;
   const auto from = sockaddr_of(kT3Node, 0, len);
-  ASSERT_EQ(bind(sender.fd, reinterpret_cast<const sockaddr*>(&from), len), 0);
+  ASSERT_EQ(bind(sender.get(), reinterpret_cast<const sockaddr*>(&from), len), 0);
   char byte = 'b';
   for (int i = 0; i < kFlows; ++i) {
     const auto to = sockaddr_of(kT3Node, static_cast<uint16_t>(20000 + i), len);
-    ASSERT_EQ(sendto(sender.fd, &byte, 1, 0, reinterpret_cast<const sockaddr*>(&to), len), 1);
+    ASSERT_EQ(sendto(sender.get(), &byte, 1, 0, reinterpret_cast<const sockaddr*>(&to), len), 1);
   }
   must({"conntrack", "-D", "-p", "udp", "-s", kT3Node});
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "egressd/common/log.h"
+#include "loader/libbpf_support.h"
 
 namespace egressd::cilium {
 
@@ -141,10 +142,10 @@ Result<std::unique_ptr<CtReader>> CtReader::open(const CtReaderOptions& options,
                             "cilium_ct6_global, cilium_ct_any6_global) pinned under {}",
                             where));
   }
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return fail_errno("reading the number of possible CPUs", -cpus);
+  const auto cpus = loader::possible_cpus();
+  if (!cpus) return std::unexpected(std::move(cpus.error()));
   std::unique_ptr<CtReader> r(new CtReader(options, metrics, *root));
-  r->cpus_ = static_cast<unsigned>(cpus);
+  r->cpus_ = *cpus;
   if (auto st = r->open_all(); !st) return std::unexpected(std::move(st.error()));
 
   if (options.clock != ClockSetting::kKtime) {

@@ -73,18 +73,6 @@ Result<std::vector<Member>> value_members(const btf* b, uint32_t value_type_id, 
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 std::vector<std::string> default_bpf_roots() {
   return {"/sys/fs/bpf", "/run/cilium/bpffs"};
 }

@@ -15,6 +15,7 @@
 #include "cilium/layout.h"
 #include "cilium/source_metrics.h"
 #include "egressd/common/error.h"
+#include "egressd/common/unique_fd.h"
 
 struct btf;
 
@@ -35,26 +36,6 @@ namespace egressd::cilium {
 [[nodiscard]] std::string pin_path(const std::string& root, MapRole role);
 // The first root holding at least one of the four CT map pins; nullopt if none does.
 [[nodiscard]] std::optional<std::string> find_root(const std::vector<std::string>& roots);
-
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd();
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  int release() noexcept {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // What BPF_OBJ_GET_INFO_BY_FD says about a map.
 struct MapInfo {

@@ -17,17 +17,17 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
-#include "dns.skel.h"
+#include "egressd/common/unique_fd.h"
 #include "loader/libbpf_support.h"
 #include "loader/per_cpu.h"
 #include "loader/skeleton.h"
-#include "loader/unique_fd.h"
+
+#include "dns.skel.h"
 
 namespace egressd::dns {
 
 namespace {
 
-using loader::UniqueFd;
 using KernelStats = std::array<uint64_t, EGRESSD_DNS_STAT_MAX>;
 
 constexpr const char* kCapturedHelp =

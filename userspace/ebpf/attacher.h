@@ -17,7 +17,7 @@
 #include "egressd/common/error.h"
 #include "egressd/common/log.h"
 #include "egressd/common/self_metrics.h"
-#include "loader/unique_fd.h"
+#include "egressd/common/unique_fd.h"
 
 namespace egressd::ebpf {
 
@@ -44,7 +44,7 @@ class TcAttachment {
   TcAttachment(AttachMode mode, int ifindex) : mode_(mode), ifindex_(ifindex) {}
   AttachMode mode_;
   int ifindex_ = 0;
-  loader::UniqueFd link_;       // kTcx
+  UniqueFd link_;               // kTcx
   bool attached_ = false;       // kClsact: our filter is in place
   bool created_qdisc_ = false;  // kClsact: the clsact qdisc is ours to remove
 };

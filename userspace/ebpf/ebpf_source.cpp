@@ -51,7 +51,7 @@ class EbpfSource final : public Source {
  public:
   EbpfSource(const EbpfSourceOptions& options, const LocalEndpointsView& endpoints, BatchSink& sink,
              SelfMetrics& metrics, std::unique_ptr<FlowObject> object,
-             std::unique_ptr<FlowReader> reader, AttachMode mode, loader::UniqueFd stop_fd)
+             std::unique_ptr<FlowReader> reader, AttachMode mode, UniqueFd stop_fd)
       : options_(options),
         endpoints_(endpoints),
         metrics_(metrics),
@@ -213,10 +213,10 @@ class EbpfSource final : public Source {
   std::unique_ptr<FlowReader> reader_;
   AttachMode mode_ = AttachMode::kTcx;
   InterfaceAttacher attacher_;
-  std::vector<loader::UniqueFd> local_in_;
+  std::vector<UniqueFd> local_in_;
   std::optional<LinkMonitor> monitor_;
   BatchWriter writer_;
-  loader::UniqueFd stop_fd_;
+  UniqueFd stop_fd_;
   uint64_t generation_ = 0;
   log::RateLimit read_log_{std::chrono::seconds(10)};
   log::RateLimit link_log_{std::chrono::seconds(10)};
@@ -238,7 +238,7 @@ Result<std::unique_ptr<Source>> make_ebpf_source(const EbpfSourceOptions& option
   if (!object) return std::unexpected(std::move(object.error()));
   auto reader = FlowReader::create(**object);
   if (!reader) return std::unexpected(std::move(reader.error()));
-  loader::UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  UniqueFd stop_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_fd) return fail_errno("creating the ebpf source's eventfd");
   auto source = std::make_unique<EbpfSource>(options, endpoints, sink, metrics, std::move(*object),
                                              std::move(*reader), attach, std::move(stop_fd));

@@ -21,8 +21,8 @@ namespace {
 
 constexpr int kRecvTimeoutMs = 2000;
 
-Result<loader::UniqueFd> open_socket(unsigned groups) {
-  loader::UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+Result<UniqueFd> open_socket(unsigned groups) {
+  UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
   if (!fd) return fail_errno("opening an rtnetlink socket");
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;

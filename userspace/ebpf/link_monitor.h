@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "egressd/common/error.h"
-#include "loader/unique_fd.h"
+#include "egressd/common/unique_fd.h"
 
 namespace egressd::ebpf {
 
@@ -47,8 +47,8 @@ class LinkMonitor {
   [[nodiscard]] Result<std::vector<LinkEvent>> read_events();
 
  private:
-  explicit LinkMonitor(loader::UniqueFd events) : events_(std::move(events)) {}
-  loader::UniqueFd events_;
+  explicit LinkMonitor(UniqueFd events) : events_(std::move(events)) {}
+  UniqueFd events_;
   std::vector<uint8_t> buffer_ = std::vector<uint8_t>(size_t{64} * 1024);
 };
 

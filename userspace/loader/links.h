@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "egressd/common/error.h"
-#include "loader/unique_fd.h"
+#include "egressd/common/unique_fd.h"
 
 namespace egressd::loader {
 

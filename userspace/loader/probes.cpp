@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "egressd/common/unique_fd.h"
 #include "loader/links.h"
-#include "loader/unique_fd.h"
 
 namespace egressd::loader {
 

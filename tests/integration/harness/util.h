@@ -1,5 +1,5 @@
-// Small building blocks of the integration harness: an owned file descriptor, the harness's error
-// type and deadline-based polling.
+// Small building blocks of the integration harness: the harness's error type and deadline-based
+// polling.
 //
 // The harness throws HarnessError when the environment cannot be built (a command fails, a
 // namespace cannot be entered): GoogleTest reports the exception as a test failure and the RAII
@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "common/wait.h"
+#include "egressd/common/unique_fd.h"
 
 namespace egressd::testing {
 
@@ -29,34 +30,7 @@ class HarnessError : public std::runtime_error {
 // Throws HarnessError("<what>: <strerror(errno)>").
 [[noreturn]] void throw_errno(const std::string& what);
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept {
-    if (this != &o) {
-      reset(std::exchange(o.fd_, -1));
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) noexcept {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
+using egressd::UniqueFd;  // the project's one (include/egressd/common/unique_fd.h)
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;

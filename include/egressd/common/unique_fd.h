@@ -1,13 +1,13 @@
-// UniqueFd: sole owner of a file descriptor (BPF links, maps, netlink sockets), closed on
+// UniqueFd: sole owner of a file descriptor (BPF links, maps, netlink and test sockets), closed on
 // destruction. A BPF link's attachment lives exactly as long as its descriptor, which is what
-// makes "nothing left behind" hold even when the process is killed.
+// makes "nothing left behind" hold even when the process is killed. The project's only one.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace egressd::loader {
+namespace egressd {
 
 class UniqueFd {
  public:
@@ -23,7 +23,10 @@ class UniqueFd {
   ~UniqueFd() { reset(); }
 
   [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] explicit operator bool() const noexcept { return valid(); }
+  // Gives the descriptor up without closing it.
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
   void reset(int fd = -1) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -33,4 +36,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace egressd::loader
+}  // namespace egressd
