@@ -49,7 +49,7 @@ class CiliumSource final : public Source {
   }
 
  private:
-  void run(const std::stop_token& stop) {
+  void run(const std::stop_token& stop) noexcept {
     auto next = SteadyClock::now();
     while (!stop.stop_requested()) {
       read_once(stop);

@@ -142,7 +142,7 @@ Result<std::unique_ptr<CtReader>> CtReader::open(const CtReaderOptions& options,
                             "cilium_ct6_global, cilium_ct_any6_global) pinned under {}",
                             where));
   }
-  const auto cpus = loader::possible_cpus();
+  auto cpus = loader::possible_cpus();
   if (!cpus) return std::unexpected(std::move(cpus.error()));
   std::unique_ptr<CtReader> r(new CtReader(options, metrics, *root));
   r->cpus_ = *cpus;

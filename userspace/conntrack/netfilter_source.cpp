@@ -71,7 +71,7 @@ class NetfilterSource final : public Source {
   }
 
  private:
-  void run(const std::stop_token& stop);
+  void run(const std::stop_token& stop) noexcept;
   // One full read of generation `generation_`; returns true if events overflowed meanwhile.
   bool dump_once(const std::stop_token& stop);
   // Reads queued DESTROY events as final records of `generation`; returns false on ENOBUFS.
@@ -94,7 +94,7 @@ class NetfilterSource final : public Source {
   std::jthread thread_;  // last: joined before the members it uses go away
 };
 
-void NetfilterSource::run(const std::stop_token& stop) {
+void NetfilterSource::run(const std::stop_token& stop) noexcept {
   auto next_dump = Clock::now();
   bool resync = false;
   while (!stop.stop_requested()) {

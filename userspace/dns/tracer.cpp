@@ -93,7 +93,7 @@ struct DnsTracer::Impl {
     if (link != nullptr) bpf_link__destroy(link);
   }
 
-  void run(const std::stop_token& token);
+  void run(const std::stop_token& token) noexcept;
   void poll_stats();
 
   ResponseHandler handler;
@@ -133,7 +133,7 @@ void DnsTracer::Impl::poll_stats() {
   last = now;
 }
 
-void DnsTracer::Impl::run(const std::stop_token& token) {
+void DnsTracer::Impl::run(const std::stop_token& token) noexcept {
   auto next_stats = std::chrono::steady_clock::now();
   std::array<epoll_event, 2> events{};
   while (!token.stop_requested()) {

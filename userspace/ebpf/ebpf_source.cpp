@@ -116,7 +116,7 @@ class EbpfSource final : public Source {
   }
 
  private:
-  void run(const std::stop_token& token) {
+  void run(const std::stop_token& token) noexcept {
     auto next_read = Clock::now() + options_.read_interval;
     while (!token.stop_requested()) {
       const auto now = Clock::now();

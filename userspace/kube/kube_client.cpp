@@ -94,7 +94,7 @@ void KubeClient::publish_now() {
   ++publishes_;
 }
 
-void KubeClient::publish_loop(const std::stop_token& stop) {
+void KubeClient::publish_loop(const std::stop_token& stop) noexcept {
   while (!stop.stop_requested()) {
     bool first = false;
     {

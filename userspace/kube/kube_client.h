@@ -63,7 +63,7 @@ class KubeClient {
  private:
   KubeClient(KubeClientOptions options, AtomicSnapshot<ClusterIndex>& index,
              LocalEndpointsView& endpoints, SelfMetrics& metrics);
-  void publish_loop(const std::stop_token& stop);
+  void publish_loop(const std::stop_token& stop) noexcept;
   void publish_now();
 
   KubeClientOptions options_;

@@ -127,7 +127,7 @@ void Reflector::mark_synced(const char* how) {
   on_synced_();
 }
 
-void Reflector::run(const std::stop_token& stop) {
+void Reflector::run(const std::stop_token& stop) noexcept {
   const std::stop_callback interrupt(stop, [this] { http_->interrupt(); });
   while (!stop.stop_requested()) {
     if (resource_version_.empty() && watch_list_) {

@@ -58,7 +58,7 @@ class Reflector {
             SelfMetrics& metrics, std::function<void()> on_synced);
 
   // The loop; returns when `stop` is requested (the HTTP request in flight is interrupted).
-  void run(const std::stop_token& stop);
+  void run(const std::stop_token& stop) noexcept;
 
   [[nodiscard]] bool synced() const noexcept { return synced_.load(); }
   // False from the first failed request until the next answer from the server.

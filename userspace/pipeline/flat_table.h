@@ -5,10 +5,13 @@
 // an interval's flows are copied into a snapshot with one block copy, and the region reserves room
 // for max_size entries up front (committed by the kernel as they are touched), so the table grows
 // without moving an entry; the index is small (8 bytes a slot) so a 1M-key table costs ~72 +
-// 11..21 bytes per key. Both move to huge pages once they outgrow one (mapped_region.h). A slot
-// packs the upper 32 hash bits (a tag compared before the key) and the entry's position + 1
-// (0 = empty). Entries are trivially copyable and are never erased one by one: the reducer clears
-// a whole table at an interval boundary, or compacts it (retain_if) once per complete read,
+// 11..21 bytes per key. The index region too is reserved for max_size up front and grows and
+// shrinks within it, so once constructed the table never asks for memory: nothing on the record
+// path can throw or fail for address space (a full table is the one refusal, returned as nullptr
+// and counted by the caller). Both move to huge pages once they outgrow one (mapped_region.h). A
+// slot packs the upper 32 hash bits (a tag compared before the key) and the entry's position + 1 (0
+// = empty). Entries are trivially copyable and are never erased one by one: the reducer clears a
+// whole table at an interval boundary, or compacts it (retain_if) once per complete read,
 // rebuilding the index in one pass.
 //
 // Not thread-safe: each table belongs to one shard, and a shard runs on one thread at a time.
@@ -36,14 +39,15 @@ class FlatTable {
  public:
   using Key = typename Traits::Key;
 
-  // `max_size`: the most entries the table accepts (inserts beyond it fail); the region reserves
-  // address space for that many. `seed` keys the hash used to rebuild the index (the same seed
-  // the caller hashes keys with).
+  // `max_size`: the most entries the table accepts (inserts beyond it fail); the regions reserve
+  // address space for that many entries and their largest index. `seed` keys the hash used to
+  // rebuild the index (the same seed the caller hashes keys with). Throws std::system_error if
+  // the kernel refuses the address space: at start-up, where the reducer makes its tables.
   FlatTable(size_t max_size, const HashSeed& seed)
       : max_size_(std::min<size_t>(max_size, kMaxPositions)),
         seed_(seed),
         entries_(std::max<size_t>(max_size_, 1) * sizeof(Entry)),
-        index_(index_region(kMinSlots)),
+        index_(slots_for(max_size_) * sizeof(uint64_t)),
         slots_(kMinSlots) {}
 
   FlatTable(const FlatTable&) = delete;
@@ -74,7 +78,7 @@ class FlatTable {
   // The entry of `key`, inserted as Traits::make(key) if absent; nullptr if absent and the table
   // already holds max_size() entries. `inserted` tells which happened.
   [[nodiscard, gnu::always_inline]] Entry* find_or_insert(const Key& key, uint64_t hash,
-                                                          bool& inserted) {
+                                                          bool& inserted) noexcept {
     inserted = false;
     const auto tag = static_cast<uint32_t>(hash >> 32);
     uint64_t* index = slots();
@@ -144,14 +148,13 @@ class FlatTable {
 
   // Empties the table. Memory follows the load with one interval of lag: the pages of entries and
   // index slots beyond what the entries just removed needed go back to the kernel.
-  void clear() {
+  void clear() noexcept {
     const size_t had = size_;
     size_ = 0;
     release_entries_beyond(had);
     const size_t want = slots_for(had);
     if (want < slots_ / 4) {
-      index_ = index_region(want);
-      slots_ = want;
+      resize_index(want);
     } else {
       std::memset(slots(), 0, slots_ * sizeof(uint64_t));
     }
@@ -160,7 +163,7 @@ class FlatTable {
   // Keeps the entries for which keep(entry) is true (in order) and rebuilds the index; returns
   // how many were removed. O(size()), for once-per-read sweeps, not for the record path.
   template <typename Keep>
-  size_t retain_if(Keep&& keep) {
+  size_t retain_if(Keep&& keep) noexcept {
     size_t kept = 0;
     for (size_t pos = 0; pos < size_; ++pos) {
       Entry& e = at(pos);
@@ -179,7 +182,7 @@ class FlatTable {
   // Bytes of memory the table holds (entry pages touched and not released, and the index), for
   // the memory-per-key figure.
   [[nodiscard]] size_t memory_bytes() const noexcept {
-    return entries_.round_up(high_ * sizeof(Entry)) + index_.size();
+    return entries_.round_up(high_ * sizeof(Entry)) + index_.round_up(slots_ * sizeof(uint64_t));
   }
 
  private:
@@ -200,12 +203,6 @@ class FlatTable {
     while (n * 4 > s * 3) s *= 2;
     return s;
   }
-  // A zero-filled index of `slots` empty slots; every slot is used, so huge pages if ≥ 2 MiB.
-  static MappedRegion index_region(size_t slots) {
-    MappedRegion r(slots * sizeof(uint64_t));
-    r.advise_huge();
-    return r;
-  }
   [[nodiscard]] size_t mask() const noexcept { return slots_ - 1; }
   [[nodiscard]] Entry* entries() const noexcept { return static_cast<Entry*>(entries_.data()); }
   [[nodiscard]] uint64_t* slots() const noexcept { return static_cast<uint64_t*>(index_.data()); }
@@ -218,18 +215,33 @@ class FlatTable {
     high_ = n;
   }
 
-  void rebuild_index(size_t slots) {
-    MappedRegion fresh = index_region(slots);
-    auto* index = static_cast<uint64_t*>(fresh.data());
-    const size_t m = slots - 1;
+  // Makes the index `slots` empty slots (within the reserved region: slots_for(max_size_) is the
+  // most any size up to max_size needs), returning the pages past them to the kernel. Every
+  // slot is used, so the index asks for huge pages once it spans one.
+  void resize_index(size_t count) noexcept {
+    const size_t bytes = count * sizeof(uint64_t);
+    if (count < slots_) {
+      // A small index goes back to 4 KiB pages, as a fresh small table has (an idle shard must
+      // not keep a 2 MiB page per table it once grew).
+      if (bytes < MappedRegion::kHugePage) index_.advise_small();
+      index_.discard_from(bytes);
+    }
+    std::memset(slots(), 0, bytes);
+    slots_ = count;
+    if (bytes >= MappedRegion::kHugePage) index_.advise_huge();
+  }
+
+  // Rebuilds the index from the dense entries (it never reads the old index), in place.
+  void rebuild_index(size_t count) noexcept {
+    resize_index(count);
+    uint64_t* index = slots();
+    const size_t m = count - 1;
     for (size_t pos = 0; pos < size_; ++pos) {
       const uint64_t h = Traits::hash(at(pos), seed_);
       size_t i = h & m;
       while (index[i] != 0) i = (i + 1) & m;
       index[i] = slot_of(static_cast<uint32_t>(h >> 32), pos);
     }
-    index_ = std::move(fresh);
-    slots_ = slots;
   }
 
   size_t max_size_;

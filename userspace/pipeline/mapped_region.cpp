@@ -73,6 +73,12 @@ void MappedRegion::advise_huge() noexcept {
   page_ = kHugePage;
 }
 
+void MappedRegion::advise_small() noexcept {
+  if (base_ == nullptr || !huge()) return;
+  (void)::madvise(base_, size_, MADV_NOHUGEPAGE);
+  page_ = kPage;
+}
+
 void MappedRegion::discard_from(size_t offset) noexcept {
   const size_t from = round_up(offset);
   if (base_ == nullptr || from >= size_) return;

@@ -33,6 +33,9 @@ class MappedRegion {
   [[nodiscard]] size_t size() const noexcept { return size_; }
   // Asks for huge pages from now on (a region under 2 MiB cannot have them: no-op).
   void advise_huge() noexcept;
+  // Back to 4 KiB pages from now on (MADV_NOHUGEPAGE), for a region whose use shrank below one
+  // huge page.
+  void advise_small() noexcept;
   [[nodiscard]] bool huge() const noexcept { return page_ == kHugePage; }
   // The unit in which the kernel commits this region's memory: kHugePage once advised, else kPage.
   [[nodiscard]] size_t page() const noexcept { return page_; }

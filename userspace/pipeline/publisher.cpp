@@ -80,7 +80,7 @@ void Publisher::stop() {
   thread_.join();
 }
 
-void Publisher::run(const std::stop_token& stop) {
+void Publisher::run(const std::stop_token& stop) noexcept {
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait(lock, stop, [&] { return !queue_.empty(); });

@@ -56,7 +56,7 @@ class Publisher {
   void stop();
 
  private:
-  void run(const std::stop_token& stop);
+  void run(const std::stop_token& stop) noexcept;
 
   SnapshotSink& sink_;
   size_t capacity_;

@@ -78,7 +78,7 @@ struct Reducer::Impl {
   std::atomic<uint64_t>& refused_slot(SourceKind source, uint64_t generation) {
     return refused_reads[static_cast<size_t>(source) % kSources][generation % kReadWindow];
   }
-  void run(const std::stop_token& stop);
+  void run(const std::stop_token& stop) noexcept;
   void drain_once(std::chrono::microseconds wait);
   void close_and_publish();
 
@@ -259,7 +259,7 @@ void Reducer::Impl::close_and_publish() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
-void Reducer::Impl::run(const std::stop_token& stop) {
+void Reducer::Impl::run(const std::stop_token& stop) noexcept {
   auto next_close = first_close;
   while (!stop.stop_requested()) {
     const auto now = clock.now();

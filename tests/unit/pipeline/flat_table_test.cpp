@@ -133,5 +133,44 @@ TEST(FlatTable, ClearEmptiesAndReleasesWhatTheLoadNoLongerNeeds) {
   EXPECT_EQ(table.size(), 100'000u);
 }
 
+// The index grows and shrinks inside the region reserved at construction: a table that grew
+// past a huge page of index, was cleared twice (the index follows the load with one interval of
+// lag) and grows again finds every key, and its memory went down in between.
+TEST(FlatTable, IndexShrinksAndGrowsWithinItsReservation) {
+  constexpr size_t kBig = 400'000;  // 2^19 slots: a 4 MiB index
+  FlatTable<Item, ItemTraits<64>> table(kBig, kSeed);
+  const auto fill = [&](size_t n, uint64_t salt) {
+    for (uint64_t k = 0; k < n; ++k) {
+      bool inserted = false;
+      Item* e = table.find_or_insert(k ^ salt, ItemTraits<64>::of(k ^ salt, kSeed), inserted);
+      ASSERT_NE(e, nullptr);
+      ASSERT_TRUE(inserted);
+      e->value = k;
+    }
+  };
+  fill(kBig, 0);
+  const size_t big = table.memory_bytes();
+  bool refused_inserted = true;
+  EXPECT_EQ(table.find_or_insert(kBig + 1, ItemTraits<64>::of(kBig + 1, kSeed), refused_inserted),
+            nullptr)
+      << "full";
+  table.clear();
+  fill(100, uint64_t{1} << 40);
+  table.clear();  // the interval after: the index follows the load down
+  const size_t small = table.memory_bytes();
+  // What stays: the entries' first huge page and one 4 KiB page of index (the index went back to
+  // small pages when it shrank below one huge page).
+  EXPECT_LE(small, MappedRegion::kHugePage + MappedRegion::kPage);
+  EXPECT_GT(big, 4 * MappedRegion::kHugePage);
+  fill(kBig, 0xAAAA);
+  for (uint64_t k = 0; k < kBig; k += 997) {
+    const Item* e = table.find(k ^ 0xAAAA, ItemTraits<64>::of(k ^ 0xAAAA, kSeed));
+    ASSERT_NE(e, nullptr) << k;
+    EXPECT_EQ(e->value, k);
+  }
+  const uint64_t gone = 5 ^ (uint64_t{1} << 40);
+  EXPECT_EQ(table.find(gone, ItemTraits<64>::of(gone, kSeed)), nullptr) << "cleared";
+}
+
 }  // namespace
 }  // namespace egressd::pipeline
