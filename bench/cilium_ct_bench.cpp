@@ -205,7 +205,7 @@ void BM_b_reader(benchmark::State& state) {
   SourceMetrics metrics(registry);
   CtReaderOptions options;
   options.bpf_roots = {g_root};
-  options.layout.layout = "A";
+  options.layout.layout = Layout::kA;
   options.clock = ClockSetting::kKtime;
   options.lookup_batch = g_batch;
   auto reader = CtReader::open(options, metrics);

@@ -141,7 +141,11 @@ class CiliumMapsTest : public ::testing::Test {
                                         const std::string& version = "") const {
     CtReaderOptions o;
     o.bpf_roots = {root_};
-    o.layout = LayoutSetting{layout, version};
+    std::optional<Layout> l;  // "A".."D" as --cilium-layout says it (config/ parses the flag)
+    if (layout.size() == 1 && layout[0] >= 'A' && layout[0] <= 'D') {
+      l = static_cast<Layout>(layout[0] - 'A');
+    }
+    o.layout = LayoutSetting{l, version};
     o.clock = ClockSetting::kKtime;
     return o;
   }

@@ -142,10 +142,25 @@ bool choose_cilium(const config::Config& cfg) {
 
 Result<std::unique_ptr<Source>> make_cilium(const config::Config& cfg,
                                             const LocalEndpointsView& endpoints, BatchSink& sink,
-                                            SelfMetrics& metrics) {
+                                            SelfMetrics& metrics, const Clock& clock) {
+  std::optional<cilium::Layout> layout;
+  switch (cfg.cilium_layout) {
+    case config::CiliumLayout::kUnset: break;
+    case config::CiliumLayout::kA: layout = cilium::Layout::kA; break;
+    case config::CiliumLayout::kB: layout = cilium::Layout::kB; break;
+    case config::CiliumLayout::kC: layout = cilium::Layout::kC; break;
+    case config::CiliumLayout::kD: layout = cilium::Layout::kD; break;
+  }
+  cilium::ClockSetting clock_setting = cilium::ClockSetting::kAuto;
+  switch (cfg.cilium_clock) {
+    case config::CiliumClock::kAuto: break;
+    case config::CiliumClock::kKtime: clock_setting = cilium::ClockSetting::kKtime; break;
+    case config::CiliumClock::kJiffies: clock_setting = cilium::ClockSetting::kJiffies; break;
+  }
   auto options = cilium::make_options(
-      {cfg.read_interval, cfg.bpf_root, cfg.cilium_version, cfg.cilium_layout, cfg.cilium_clock});
+      {cfg.read_interval, cfg.bpf_root, cfg.cilium_version, layout, clock_setting});
   if (!options) return std::unexpected(std::move(options.error()));
+  options->clock = &clock;
   return cilium::make_cilium_source(*options, endpoints, sink, metrics);
 }
 
@@ -154,10 +169,11 @@ Result<std::unique_ptr<Source>> make_cilium(const config::Config& cfg,
 // cannot run here (no BTF, no permission, kernel too old); else netfilter conntrack.
 Result<std::unique_ptr<Source>> make_source(const config::Config& cfg, bool use_cilium,
                                             const LocalEndpointsView& endpoints, BatchSink& sink,
-                                            SelfMetrics& metrics) {
-  if (use_cilium) return make_cilium(cfg, endpoints, sink, metrics);
+                                            SelfMetrics& metrics, const Clock& clock) {
+  if (use_cilium) return make_cilium(cfg, endpoints, sink, metrics, clock);
   if (cfg.ct_mode == config::CtMode::kEbpf || cfg.ct_mode == config::CtMode::kAuto) {
     ebpf::EbpfSourceOptions options;
+    options.clock = &clock;
     options.read_interval = cfg.read_interval;
     options.map_entries = static_cast<uint32_t>(cfg.ebpf_map_entries);
     auto source = ebpf::make_ebpf_source(options, endpoints, sink, metrics);
@@ -169,6 +185,7 @@ Result<std::unique_ptr<Source>> make_source(const config::Config& cfg, bool use_
   }
   ensure_accounting(cfg);
   conntrack::NetfilterSourceOptions options;
+  options.clock = &clock;
   options.read_interval = cfg.read_interval;
   return conntrack::make_netfilter_source(options, endpoints, sink, metrics);
 }
@@ -342,7 +359,7 @@ Status run_agent(const config::Config& cfg) {
   // The source's own producer token on the reducer's queue (declared after the reducer, so it
   // goes first).
   const auto producer = (*reducer)->producer();
-  auto source = make_source(cfg, use_cilium, endpoints, *producer, metrics);
+  auto source = make_source(cfg, use_cilium, endpoints, *producer, metrics, clock);
   if (!source) return std::unexpected(std::move(source.error()));
   const std::string source_kind(source_name((*source)->kind()));
   spdlog::info("source: {} (--ct-mode {})", source_kind, config::ct_mode_name(cfg.ct_mode));

@@ -13,8 +13,6 @@ namespace egressd::cilium {
 
 namespace {
 
-using SteadyClock = std::chrono::steady_clock;
-
 class CiliumSource final : public Source {
  public:
   CiliumSource(const CiliumSourceOptions& options, const LocalEndpointsView& endpoints,
@@ -50,15 +48,16 @@ class CiliumSource final : public Source {
 
  private:
   void run(const std::stop_token& stop) noexcept {
-    auto next = SteadyClock::now();
+    const Clock& clock = *options_.clock;
+    auto next = clock.now();
     while (!stop.stop_requested()) {
       read_once(stop);
       // Keep the cadence; a read longer than the interval pushes the next one a full interval
       // past its end rather than reading back to back.
       next += options_.read_interval;
-      if (const auto end = SteadyClock::now(); next < end) next = end + options_.read_interval;
+      if (const auto end = clock.now(); next < end) next = end + options_.read_interval;
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, stop, next, [] { return false; });
+      wake_.wait_for(lock, stop, next - clock.now(), [] { return false; });
     }
   }
 
@@ -97,9 +96,7 @@ Result<CiliumSourceOptions> make_options(const CiliumSettings& settings) {
   o.read_interval = settings.read_interval;
   if (!settings.bpf_root.empty()) o.reader.bpf_roots = {settings.bpf_root};
   o.reader.layout = LayoutSetting{settings.layout, settings.version};
-  auto clock = parse_clock_setting(settings.clock);
-  if (!clock) return std::unexpected(std::move(clock.error()).wrap("--cilium-clock"));
-  o.reader.clock = *clock;
+  o.reader.clock = settings.clock;
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cilium/ct_reader.h"
+#include "egressd/common/clock.h"
 #include "egressd/common/error.h"
 #include "egressd/common/self_metrics.h"
 #include "egressd/local_endpoints.h"
@@ -22,6 +23,7 @@ struct CiliumSourceOptions {
   std::chrono::milliseconds read_interval{5000};
   size_t batch_records = 4096;  // records per RecordBatch pushed to the sink
   CtReaderOptions reader;
+  const Clock* clock = &system_clock();  // the read schedule's time; must outlive the source
 };
 
 // Opens and validates every map at once, so a missing capability, an unknown layout or a foreign
@@ -30,13 +32,13 @@ struct CiliumSourceOptions {
     const CiliumSourceOptions& options, const LocalEndpointsView& endpoints, BatchSink& sink,
     SelfMetrics& metrics);
 
-// The agent's settings of this source, as text (config::Config fields), turned into options.
+// The agent's settings of this source (config::Config fields, parsed there), turned into options.
 struct CiliumSettings {
   std::chrono::milliseconds read_interval{5000};
-  std::string bpf_root;  // --bpf-root; empty: the defaults
-  std::string version;   // --cilium-version
-  std::string layout;    // --cilium-layout
-  std::string clock;     // --cilium-clock
+  std::string bpf_root;                      // --bpf-root; empty: the defaults
+  std::string version;                       // --cilium-version
+  std::optional<Layout> layout;              // --cilium-layout
+  ClockSetting clock = ClockSetting::kAuto;  // --cilium-clock
 };
 [[nodiscard]] Result<CiliumSourceOptions> make_options(const CiliumSettings& settings);
 

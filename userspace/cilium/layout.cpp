@@ -52,24 +52,6 @@ std::string_view origin_name(LayoutOrigin origin) noexcept {
   return origin == LayoutOrigin::kBtf ? "btf" : "setting";
 }
 
-Result<Layout> parse_layout(std::string_view text) {
-  if (text.size() == 1) {
-    switch (text[0]) {
-      case 'A':
-      case 'a': return Layout::kA;
-      case 'B':
-      case 'b': return Layout::kB;
-      case 'C':
-      case 'c': return Layout::kC;
-      case 'D':
-      case 'd': return Layout::kD;
-      default: break;
-    }
-  }
-  return fail(Errc::kInvalidArgument,
-              fmt::format("unknown Cilium conntrack layout \"{}\": expected A, B, C or D", text));
-}
-
 Result<Layout> layout_for_version(std::string_view version) {
   std::string_view s = version;
   if (!s.empty() && (s[0] == 'v' || s[0] == 'V')) s.remove_prefix(1);
@@ -105,12 +87,7 @@ Result<Layout> layout_for_version(std::string_view version) {
 
 Result<LayoutChoice> choose_layout(std::optional<Layout> from_btf, const LayoutSetting& setting,
                                    std::string_view map) {
-  std::optional<Layout> configured;
-  if (!setting.layout.empty()) {
-    auto l = parse_layout(setting.layout);
-    if (!l) return std::unexpected(std::move(l.error()).wrap("--cilium-layout"));
-    configured = *l;
-  }
+  std::optional<Layout> configured = setting.layout;
   if (!setting.version.empty()) {
     auto l = layout_for_version(setting.version);
     if (!l) return std::unexpected(std::move(l.error()).wrap("--cilium-version"));
@@ -118,7 +95,7 @@ Result<LayoutChoice> choose_layout(std::optional<Layout> from_btf, const LayoutS
       return fail(Errc::kInvalidArgument,
                   fmt::format("--cilium-layout {} contradicts --cilium-version {} (layout {}); "
                               "set one of them",
-                              setting.layout, setting.version, layout_letter(*l)));
+                              layout_letter(*configured), setting.version, layout_letter(*l)));
     }
     configured = *l;
   }

@@ -34,16 +34,14 @@ enum class Layout : uint8_t {
 inline constexpr int kOldestMinor = 11;
 inline constexpr int kNewestMinor = 19;
 
-// "A", "b", ...: the --cilium-layout spelling.
-[[nodiscard]] Result<Layout> parse_layout(std::string_view text);
 // "1.15", "v1.16.3", "1.18.0-rc.1" -> the layout of that release. Versions outside
 // 1.11..1.19 are refused: a newer release may have changed the layout again.
 [[nodiscard]] Result<Layout> layout_for_version(std::string_view version);
 
 // What the user configured. Both may be set if they agree.
 struct LayoutSetting {
-  std::string layout;   // --cilium-layout, empty if unset
-  std::string version;  // --cilium-version, empty if unset
+  std::optional<Layout> layout;  // --cilium-layout
+  std::string version;           // --cilium-version, empty if unset
 };
 
 // How the layout of a map was decided, for logs and the layout-info metric.

@@ -62,14 +62,6 @@ std::string_view clock_name(ClockSource clock) noexcept {
   return clock == ClockSource::kKtime ? "ktime" : "jiffies";
 }
 
-Result<ClockSetting> parse_clock_setting(std::string_view text) {
-  if (text.empty() || text == "auto") return ClockSetting::kAuto;
-  if (text == "ktime") return ClockSetting::kKtime;
-  if (text == "jiffies") return ClockSetting::kJiffies;
-  return fail(Errc::kInvalidArgument,
-              fmt::format("unknown Cilium clock \"{}\": expected auto, ktime or jiffies", text));
-}
-
 std::optional<uint64_t> parse_schedstat_jiffies(std::string_view text) noexcept {
   return value_after(text, "timestamp ");
 }

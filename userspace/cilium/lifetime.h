@@ -19,8 +19,6 @@ enum class ClockSource : uint8_t { kKtime, kJiffies };
 enum class ClockSetting : uint8_t { kAuto, kKtime, kJiffies };
 
 [[nodiscard]] std::string_view clock_name(ClockSource clock) noexcept;
-// "auto", "ktime", "jiffies" (the --cilium-clock spelling).
-[[nodiscard]] Result<ClockSetting> parse_clock_setting(std::string_view text);
 
 inline constexpr unsigned kJiffiesShift = 8;
 

@@ -24,35 +24,41 @@ enum class CtMode { kAuto, kNetfilter, kCilium, kEbpf };
 // "auto", "netfilter": the --ct-mode spelling, for logs and the exported mode label.
 [[nodiscard]] std::string_view ct_mode_name(CtMode mode) noexcept;
 
+// --cilium-layout: Cilium's conntrack value layout (docs/cilium.md), when set. Parsed here, once;
+// the Cilium module knows what each layout means and which versions have it.
+enum class CiliumLayout : uint8_t { kUnset, kA, kB, kC, kD };
+// --cilium-clock: the clock of Cilium's entry lifetimes.
+enum class CiliumClock : uint8_t { kAuto, kKtime, kJiffies };
+
 struct Config {
   std::chrono::milliseconds read_interval{5000};  // --read-interval (Go duration: 5s, 500ms)
   CtMode ct_mode = CtMode::kAuto;                 // --ct-mode auto|netfilter
   std::vector<std::string> exclude_namespaces{"kube-system"};  // --exclude-namespaces a,b
   bool group_public_ips = false;                               // --group-public-ips
-  std::string log_level = "info";                // --log-level trace|debug|info|warn|error
-  uint16_t http_listen_port = 6061;              // --http-listen-port (0: pick a free port)
-  std::string http_listen_address = "0.0.0.0";   // --http-listen-address (IPv4/IPv6 literal)
-  std::string inventory_path;                    // --inventory FILE (standalone mode)
-  std::string node_name;                         // --node-name, else NODE_NAME, else hostname
-  std::chrono::seconds metrics_series_ttl{600};  // --metrics-series-ttl: idle series expiry
-  uint64_t max_flows = 1'000'000;                // --max-flows: reducer key bound
-  uint64_t queue_capacity = 1024;                // --queue-capacity: batches in flight
-  uint64_t reducer_shards = 0;                   // --reducer-shards: 0 = one per available CPU
-  bool enable_conntrack_accounting = true;       // --enable-conntrack-accounting
-  uint64_t ebpf_map_entries = 65536;             // --ebpf-map-entries: eBPF flow keys/interval
-  std::string bpf_root;                          // --bpf-root: bpffs holding Cilium's pins
-  std::string cilium_version;                    // --cilium-version 1.16 (layout without BTF)
-  std::string cilium_layout;                     // --cilium-layout A|B|C|D
-  std::string cilium_clock = "auto";             // --cilium-clock auto|ktime|jiffies
-  std::string kubeconfig_path;                   // --kubeconfig FILE (else in-cluster)
-  bool workload_labels = false;                  // --workload-labels: src/dst_workload labels
-  bool kube_watch_list = false;                  // --kube-watch-list: sendInitialEvents lists
-  bool ebpf_dns_tracer_enabled = true;           // --ebpf-dns-tracer-enabled (docs/dns.md)
-  uint16_t dns_port = 53;                        // --dns-port: responses come from this port
-  std::chrono::seconds dns_min_ttl{60};          // --dns-min-ttl: shortest name lifetime
-  std::chrono::seconds dns_max_ttl{3600};        // --dns-max-ttl: longest name lifetime
-  uint64_t dns_cache_size = 65536;               // --dns-cache-size: (pod, address) entries
-  std::string config_file;                       // --config FILE
+  std::string log_level = "info";                     // --log-level trace|debug|info|warn|error
+  uint16_t http_listen_port = 6061;                   // --http-listen-port (0: pick a free port)
+  std::string http_listen_address = "0.0.0.0";        // --http-listen-address (IPv4/IPv6 literal)
+  std::string inventory_path;                         // --inventory FILE (standalone mode)
+  std::string node_name;                              // --node-name, else NODE_NAME, else hostname
+  std::chrono::seconds metrics_series_ttl{600};       // --metrics-series-ttl: idle series expiry
+  uint64_t max_flows = 1'000'000;                     // --max-flows: reducer key bound
+  uint64_t queue_capacity = 1024;                     // --queue-capacity: batches in flight
+  uint64_t reducer_shards = 0;                        // --reducer-shards: 0 = one per available CPU
+  bool enable_conntrack_accounting = true;            // --enable-conntrack-accounting
+  uint64_t ebpf_map_entries = 65536;                  // --ebpf-map-entries: eBPF flow keys/interval
+  std::string bpf_root;                               // --bpf-root: bpffs holding Cilium's pins
+  std::string cilium_version;                         // --cilium-version 1.16 (layout without BTF)
+  CiliumLayout cilium_layout = CiliumLayout::kUnset;  // --cilium-layout A|B|C|D
+  CiliumClock cilium_clock = CiliumClock::kAuto;      // --cilium-clock auto|ktime|jiffies
+  std::string kubeconfig_path;                        // --kubeconfig FILE (else in-cluster)
+  bool workload_labels = false;                       // --workload-labels: src/dst_workload labels
+  bool kube_watch_list = false;                       // --kube-watch-list: sendInitialEvents lists
+  bool ebpf_dns_tracer_enabled = true;                // --ebpf-dns-tracer-enabled (docs/dns.md)
+  uint16_t dns_port = 53;                             // --dns-port: responses come from this port
+  std::chrono::seconds dns_min_ttl{60};               // --dns-min-ttl: shortest name lifetime
+  std::chrono::seconds dns_max_ttl{3600};             // --dns-max-ttl: longest name lifetime
+  uint64_t dns_cache_size = 65536;                    // --dns-cache-size: (pod, address) entries
+  std::string config_file;                            // --config FILE
 };
 
 enum class Command { kRun, kInit, kHelp, kVersion };

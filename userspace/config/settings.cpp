@@ -275,20 +275,33 @@ Status apply_cilium_version(Config& c, const RawValue& v) {
 
 Status apply_cilium_layout(Config& c, const RawValue& v) {
   if (auto s = require_scalar(v); !s) return s;
-  if (v.text.size() != 1 ||
-      std::string_view("ABCDabcd").find(v.text[0]) == std::string_view::npos) {
-    return problem("expected one of: A, B, C, D");
+  if (v.text.size() == 1) {
+    switch (v.text[0]) {
+      case 'A':
+      case 'a': c.cilium_layout = CiliumLayout::kA; return {};
+      case 'B':
+      case 'b': c.cilium_layout = CiliumLayout::kB; return {};
+      case 'C':
+      case 'c': c.cilium_layout = CiliumLayout::kC; return {};
+      case 'D':
+      case 'd': c.cilium_layout = CiliumLayout::kD; return {};
+      default: break;
+    }
   }
-  c.cilium_layout = std::string(1, static_cast<char>(v.text[0] & ~0x20));
-  return {};
+  return problem("expected one of: A, B, C, D");
 }
 
 Status apply_cilium_clock(Config& c, const RawValue& v) {
   if (auto s = require_scalar(v); !s) return s;
-  if (v.text != "auto" && v.text != "ktime" && v.text != "jiffies") {
+  if (v.text == "auto") {
+    c.cilium_clock = CiliumClock::kAuto;
+  } else if (v.text == "ktime") {
+    c.cilium_clock = CiliumClock::kKtime;
+  } else if (v.text == "jiffies") {
+    c.cilium_clock = CiliumClock::kJiffies;
+  } else {
     return problem("expected one of: auto, ktime, jiffies");
   }
-  c.cilium_clock = v.text;
   return {};
 }
 

@@ -24,8 +24,6 @@ namespace egressd::conntrack {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Each DESTROY event is its own datagram (~250 bytes); bound the work of one wake-up so the dump
 // schedule and stop() are never starved by an event storm.
 constexpr size_t kEventBufferBytes = size_t{16} * 1024;
@@ -95,16 +93,17 @@ class NetfilterSource final : public Source {
 };
 
 void NetfilterSource::run(const std::stop_token& stop) noexcept {
-  auto next_dump = Clock::now();
+  auto next_dump = options_.clock->now();
   bool resync = false;
   while (!stop.stop_requested()) {
-    const auto now = Clock::now();
+    const auto now = options_.clock->now();
     if (resync || now >= next_dump) {
       resync = dump_once(stop);
       // Keep the cadence of the deadlines; a dump longer than the interval pushes the next one
       // a full interval past its end rather than dumping back to back.
       next_dump += options_.read_interval;
-      if (const auto end = Clock::now(); next_dump < end) next_dump = end + options_.read_interval;
+      if (const auto end = options_.clock->now(); next_dump < end)
+        next_dump = end + options_.read_interval;
       continue;
     }
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_dump - now);
@@ -129,12 +128,12 @@ bool NetfilterSource::dump_once(const std::stop_token& stop) {
   refresh_accounting();
   emitter_.begin(endpoints_.get(), generation);
   metrics_.dumps.inc();
-  const auto start = Clock::now();
+  const auto start = options_.clock->now();
   // AF_UNSPEC walks the table once for both families (ctnetlink_start() installs no family filter
   // for it); one dump per family walks it twice (docs/conntrack.md has the measurement).
   const DumpOutcome out = dumper_.dump(AF_UNSPEC, emitter_, stop);
   emitter_.flush();
-  metrics_.dump_duration.set(std::chrono::duration<double>(Clock::now() - start).count());
+  metrics_.dump_duration.set(std::chrono::duration<double>(options_.clock->now() - start).count());
   metrics_.dropped_parse_error.inc(out.walk.parse_errors);
   if (stop.stop_requested()) return false;
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "egressd/common/clock.h"
 #include "egressd/common/error.h"
 #include "egressd/common/self_metrics.h"
 #include "egressd/local_endpoints.h"
@@ -21,8 +22,9 @@ namespace egressd::conntrack {
 
 struct NetfilterSourceOptions {
   std::chrono::milliseconds read_interval{5000};
-  size_t batch_records = 4096;          // records per RecordBatch pushed to the sink
-  size_t event_rcvbuf_bytes = 8 << 20;  // SO_RCVBUFFORCE of the DESTROY subscription
+  size_t batch_records = 4096;           // records per RecordBatch pushed to the sink
+  size_t event_rcvbuf_bytes = 8 << 20;   // SO_RCVBUFFORCE of the DESTROY subscription
+  const Clock* clock = &system_clock();  // the dump schedule's time; must outlive the source
 };
 
 // Opens the netlink sockets (fails with a clear error without CAP_NET_ADMIN or without conntrack).

@@ -134,7 +134,7 @@ void DnsTracer::Impl::poll_stats() {
 }
 
 void DnsTracer::Impl::run(const std::stop_token& token) noexcept {
-  auto next_stats = std::chrono::steady_clock::now();
+  auto next_stats = clock.now();
   std::array<epoll_event, 2> events{};
   while (!token.stop_requested()) {
     const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()),
@@ -150,9 +150,9 @@ void DnsTracer::Impl::run(const std::stop_token& token) noexcept {
                      fail_errno("ring_buffer__consume", -rc).error().message());
       }
     }
-    if (const auto now = std::chrono::steady_clock::now(); now >= next_stats) {
+    if (const auto now = clock.now(); now >= next_stats) {
       poll_stats();
-      handler.expire(clock.now());
+      handler.expire(now);
       next_stats = now + stats_interval;
     }
   }

@@ -21,8 +21,6 @@ namespace egressd::ebpf {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // Orients every drained key into records and batches them.
 class RecordVisitor final : public FlowReader::Visitor {
  public:
@@ -117,13 +115,15 @@ class EbpfSource final : public Source {
 
  private:
   void run(const std::stop_token& token) noexcept {
-    auto next_read = Clock::now() + options_.read_interval;
+    const Clock& clock = *options_.clock;
+    auto next_read = clock.now() + options_.read_interval;
     while (!token.stop_requested()) {
-      const auto now = Clock::now();
+      const auto now = clock.now();
       if (now >= next_read) {
         read_once();
         next_read += options_.read_interval;
-        if (next_read <= Clock::now()) next_read = Clock::now() + options_.read_interval;
+        if (const auto end = clock.now(); next_read <= end)
+          next_read = end + options_.read_interval;
         continue;
       }
       const auto wait =

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "ebpf/attacher.h"
+#include "egressd/common/clock.h"
 #include "egressd/common/error.h"
 #include "egressd/common/self_metrics.h"
 #include "egressd/local_endpoints.h"
@@ -30,6 +31,7 @@ struct EbpfSourceOptions {
   // Priority of the LOCAL_IN hooks: after conntrack (NF_IP_PRI_CONNTRACK, -200), before the
   // filter chains (0), so a packet dropped by a firewall rule is still counted, as conntrack does.
   int32_t local_in_priority = -150;
+  const Clock* clock = &system_clock();  // the read schedule's time; must outlive the source
 };
 
 // Probes the kernel, loads and attaches the programs. Errors name what is missing (no BTF, no

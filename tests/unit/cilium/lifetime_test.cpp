@@ -77,13 +77,5 @@ TEST(CiliumLifetime, GuessesTheClockFromLifetimes) {
   EXPECT_FALSE(guess_clock(garbage, kMonoNs, kJiffies, 250).has_value());
 }
 
-TEST(CiliumLifetime, ClockSettingNames) {
-  EXPECT_EQ(*parse_clock_setting("auto"), ClockSetting::kAuto);
-  EXPECT_EQ(*parse_clock_setting(""), ClockSetting::kAuto);
-  EXPECT_EQ(*parse_clock_setting("ktime"), ClockSetting::kKtime);
-  EXPECT_EQ(*parse_clock_setting("jiffies"), ClockSetting::kJiffies);
-  EXPECT_FALSE(parse_clock_setting("tsc").has_value());
-}
-
 }  // namespace
 }  // namespace egressd::cilium
