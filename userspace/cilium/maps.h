@@ -13,7 +13,7 @@
 
 #include "cilium/ct_entry.h"
 #include "cilium/layout.h"
-#include "cilium/source_metrics.h"
+#include "cilium/map_role.h"
 #include "egressd/common/error.h"
 #include "egressd/common/unique_fd.h"
 

@@ -5,7 +5,6 @@
 namespace egressd::cilium {
 
 namespace {
-constexpr const char* kDroppedHelp = "Records dropped, by reason.";
 constexpr const char* kSkippedHelp =
     "Cilium conntrack entries that describe no connection of their own, by reason (not "
     "accounting data).";
@@ -19,33 +18,19 @@ std::array<Gauge*, kMapRoles> per_map(SelfMetrics& m, const char* name, const ch
 }
 }  // namespace
 
-std::string_view pin_name(MapRole role) noexcept {
-  switch (role) {
-    case MapRole::kTcp4: return "cilium_ct4_global";
-    case MapRole::kAny4: return "cilium_ct_any4_global";
-    case MapRole::kTcp6: return "cilium_ct6_global";
-    case MapRole::kAny6: return "cilium_ct_any6_global";
-    case MapRole::kStats4: return "cilium_ct_stats4";
-    case MapRole::kStats6: return "cilium_ct_stats6";
-  }
-  return "?";
-}
-
 SourceMetrics::SourceMetrics(SelfMetrics& m)
-    : entries_read(m.counter("egressd_records_read_total",
-                             "Kernel entries read by a source (conntrack: entries parsed from "
-                             "dumps and destroy events).",
-                             {{"source", "cilium"}})),
+    : entries_read(
+          m.counter(metric::kRecordsRead, metric::kRecordsReadHelp, {{"source", "cilium"}})),
       dropped_transit(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "transit"}})),
-      dropped_no_counters(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "no_counters"}})),
+          m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp, {{"reason", "transit"}})),
+      dropped_no_counters(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
+                                    {{"reason", "no_counters"}})),
       merged_records(m.counter("egressd_cilium_merged_records_total",
                                "Records whose counters sum both directions (Cilium 1.16+ "
                                "layouts without cilium_ct_stats maps), exported as "
                                "egressd_transferred_*_total.")),
-      dropped_node_to_pod(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "node_to_pod"}})),
+      dropped_node_to_pod(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
+                                    {{"reason", "node_to_pod"}})),
       skipped_no_proto(m.counter("egressd_cilium_entries_skipped_total", kSkippedHelp,
                                  {{"reason", "no_proto"}})),
       skipped_related(

@@ -5,18 +5,10 @@
 #include <array>
 #include <string_view>
 
+#include "cilium/map_role.h"
 #include "egressd/common/self_metrics.h"
 
 namespace egressd::cilium {
-
-// The six maps the source knows, in reading order.
-enum class MapRole : uint8_t { kTcp4, kAny4, kTcp6, kAny6, kStats4, kStats6 };
-inline constexpr size_t kMapRoles = 6;
-inline constexpr std::array<MapRole, kMapRoles> kAllRoles{MapRole::kTcp4,   MapRole::kAny4,
-                                                          MapRole::kTcp6,   MapRole::kAny6,
-                                                          MapRole::kStats4, MapRole::kStats6};
-// The pinned name (also the `map` label): "cilium_ct4_global", ...
-[[nodiscard]] std::string_view pin_name(MapRole role) noexcept;
 
 struct SourceMetrics {
   explicit SourceMetrics(SelfMetrics& m);

@@ -2,21 +2,17 @@
 
 namespace egressd::conntrack {
 
-namespace {
-constexpr const char* kDroppedHelp = "Records dropped, by reason.";
-}  // namespace
+namespace {}  // namespace
 
 SourceMetrics::SourceMetrics(SelfMetrics& m)
-    : records_read(m.counter("egressd_records_read_total",
-                             "Kernel entries read by a source (conntrack: entries parsed from "
-                             "dumps and destroy events).",
-                             {{"source", "netfilter"}})),
+    : records_read(
+          m.counter(metric::kRecordsRead, metric::kRecordsReadHelp, {{"source", "netfilter"}})),
       dropped_transit(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "transit"}})),
-      dropped_no_counters(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "no_counters"}})),
-      dropped_parse_error(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "parse_error"}})),
+          m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp, {{"reason", "transit"}})),
+      dropped_no_counters(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
+                                    {{"reason", "no_counters"}})),
+      dropped_parse_error(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
+                                    {{"reason", "parse_error"}})),
       events_destroy(m.counter("egressd_conntrack_events_total",
                                "Conntrack events received, by type.", {{"type", "destroy"}})),
       event_overflows(m.counter("egressd_conntrack_event_overflows_total",

@@ -4,7 +4,6 @@ namespace egressd::ebpf {
 
 namespace {
 
-constexpr const char* kDroppedHelp = "Records dropped, by reason.";
 constexpr const char* kPacketsHelp = "Packets counted by the eBPF flow programs, by hook.";
 constexpr const char* kSkippedHelp =
     "Packets the eBPF flow programs do not count, by reason (not IP; IPv6 neighbour discovery "
@@ -15,12 +14,9 @@ constexpr const char* kMalformedHelp =
 }  // namespace
 
 SourceMetrics::SourceMetrics(SelfMetrics& m)
-    : records_read(m.counter("egressd_records_read_total",
-                             "Kernel entries read by a source (conntrack: entries parsed from "
-                             "dumps and destroy events).",
-                             {{"source", "ebpf"}})),
+    : records_read(m.counter(metric::kRecordsRead, metric::kRecordsReadHelp, {{"source", "ebpf"}})),
       dropped_transit(
-          m.counter("egressd_records_dropped_total", kDroppedHelp, {{"reason", "transit"}})),
+          m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp, {{"reason", "transit"}})),
       reads(m.counter("egressd_ebpf_reads_total",
                       "Reads (drains) of the eBPF flow buffers, failed ones included.")),
       read_errors(m.counter("egressd_ebpf_read_errors_total",

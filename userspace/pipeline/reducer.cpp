@@ -57,7 +57,7 @@ struct Reducer::Impl {
         consumer(queue),
         publisher(out, opts.max_pending_snapshots, m),
         buffers(std::make_shared<BufferPool>(1)),
-        queue_full(m.counter("egressd_records_dropped_total", "Records dropped, by reason.",
+        queue_full(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
                              {{"reason", "queue_full"}})),
         incomplete_reads(m.counter("egressd_reducer_incomplete_reads_total",
                                    "Complete reads of a source not used to release entries "

@@ -50,7 +50,7 @@ ShardedCore::ShardedCore(const CoreOptions& options, SelfMetrics& metrics)
       overflow_(metrics.counter("egressd_reducer_overflow_records_total",
                                 "Records folded into the per-endpoint overflow key because the "
                                 "interval reached --max-flows keys (totals stay exact).")),
-      entries_full_(metrics.counter("egressd_records_dropped_total", "Records dropped, by reason.",
+      entries_full_(metrics.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
                                     {{"reason", "entry_table_full"}})),
       excluded_records_(metrics.counter("egressd_reducer_excluded_records_total",
                                         "Records of local pods in --exclude-namespaces, not "

@@ -16,6 +16,18 @@
 
 namespace egressd {
 
+// Families that several modules add series to: one name and one help text each, here, so the
+// exported HELP line is right whichever source registered first.
+namespace metric {
+inline constexpr const char* kRecordsRead = "egressd_records_read_total";
+inline constexpr const char* kRecordsReadHelp =
+    "Records read by the flow source, by source (netfilter: conntrack entries parsed from dumps "
+    "and destroy events; ebpf: flow keys drained and overflow-ring records; cilium: conntrack "
+    "map entries read).";
+inline constexpr const char* kRecordsDropped = "egressd_records_dropped_total";
+inline constexpr const char* kRecordsDroppedHelp = "Records not counted, by reason.";
+}  // namespace metric
+
 using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 
 class Counter {
