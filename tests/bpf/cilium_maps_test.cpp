@@ -112,22 +112,23 @@ TEST_F(CiliumLayouts, LayoutABothFamiliesAllFlagKinds) {
   EXPECT_EQ(r.summary.count(Outcome::kNoCounters), 1U);
   EXPECT_EQ(r.summary.expired, 1U);
   const SelfMetrics& m = *r.registry;
-  EXPECT_EQ(metric(m, "egressd_records_read_total", {{"source", "cilium"}}), 18);
-  EXPECT_EQ(metric(m, "egressd_cilium_entries_skipped_total", {{"reason", "service"}}), 2);
-  EXPECT_EQ(metric(m, "egressd_cilium_entries_skipped_total", {{"reason", "related"}}), 2);
-  EXPECT_EQ(metric(m, "egressd_cilium_entries_skipped_total", {{"reason", "no_proto"}}), 1);
-  EXPECT_EQ(metric(m, "egressd_records_dropped_total", {{"reason", "transit"}}), 1);
-  EXPECT_EQ(metric(m, "egressd_records_dropped_total", {{"reason", "no_counters"}}), 1);
-  EXPECT_EQ(metric(m, "egressd_cilium_map_entries", {{"map", "cilium_ct4_global"}}), 9);
-  EXPECT_EQ(metric(m, "egressd_cilium_map_entries", {{"map", "cilium_ct_any6_global"}}), 3);
-  EXPECT_EQ(metric(m, "egressd_cilium_map_max_entries", {{"map", "cilium_ct6_global"}}), 1024);
-  EXPECT_EQ(metric(m, "egressd_cilium_map_max_entries", {{"map", "cilium_ct_stats4"}}), 0);
-  EXPECT_EQ(metric(m, "egressd_cilium_accounting_enabled"), 1);
-  EXPECT_EQ(metric(m, "egressd_cilium_per_direction_counters"), 1);
-  EXPECT_EQ(metric(m, "egressd_cilium_entries_expired"), 1);
-  EXPECT_EQ(metric(m, "egressd_cilium_layout_suspect"), 0);
-  EXPECT_EQ(metric(m, "egressd_cilium_layout_info",
-                   {{"map", "cilium_ct4_global"}, {"layout", "A"}, {"origin", "setting"}}),
+  EXPECT_EQ(metric_value(m, "egressd_records_read_total", {{"source", "cilium"}}), 18);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_entries_skipped_total", {{"reason", "service"}}), 2);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_entries_skipped_total", {{"reason", "related"}}), 2);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_entries_skipped_total", {{"reason", "no_proto"}}), 1);
+  EXPECT_EQ(metric_value(m, "egressd_records_dropped_total", {{"reason", "transit"}}), 1);
+  EXPECT_EQ(metric_value(m, "egressd_records_dropped_total", {{"reason", "no_counters"}}), 1);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_map_entries", {{"map", "cilium_ct4_global"}}), 9);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_map_entries", {{"map", "cilium_ct_any6_global"}}), 3);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_map_max_entries", {{"map", "cilium_ct6_global"}}),
+            1024);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_map_max_entries", {{"map", "cilium_ct_stats4"}}), 0);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_accounting_enabled"), 1);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_per_direction_counters"), 1);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_entries_expired"), 1);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_layout_suspect"), 0);
+  EXPECT_EQ(metric_value(m, "egressd_cilium_layout_info",
+                         {{"map", "cilium_ct4_global"}, {"layout", "A"}, {"origin", "setting"}}),
             1);
   // Same-node A -> B: one record per pod, A's tx is B's rx, and no third record.
   size_t a_to_b = 0, b_to_a = 0;
@@ -158,10 +159,10 @@ TEST_F(CiliumLayouts, MergedLayoutsExportNoInventedSplit) {
     EXPECT_EQ(r.summary.count(Outcome::kNoCounters), 1U);
     EXPECT_EQ(r.summary.count(Outcome::kService), 2U);
     EXPECT_EQ(r.summary.count(Outcome::kRelated), 2U);
-    EXPECT_EQ(metric(*r.registry, "egressd_cilium_merged_records_total"),
+    EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_merged_records_total"),
               static_cast<double>(scenario_.records.size()));
-    EXPECT_EQ(metric(*r.registry, "egressd_cilium_accounting_enabled"), 1);
-    EXPECT_EQ(metric(*r.registry, "egressd_cilium_per_direction_counters"), 0);
+    EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_accounting_enabled"), 1);
+    EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_per_direction_counters"), 0);
   }
 }
 
@@ -181,15 +182,15 @@ TEST_F(CiliumLayouts, AWrongLayoutSettingIsFlagged) {
   fill_in(true);
   auto wrong = read_once(options("", "1.15"));
   ASSERT_FALSE(wrong.open_error) << wrong.open_error->message();
-  EXPECT_EQ(metric(*wrong.registry, "egressd_cilium_layout_suspect"), 1);
+  EXPECT_EQ(metric_value(*wrong.registry, "egressd_cilium_layout_suspect"), 1);
   auto right = read_once(options("", "1.16"));
-  EXPECT_EQ(metric(*right.registry, "egressd_cilium_layout_suspect"), 0);
+  EXPECT_EQ(metric_value(*right.registry, "egressd_cilium_layout_suspect"), 0);
   // The other way round: a 1.15 map read as 1.17 has rx_packets (>= 1) where B keeps reserved0.
   fill_in(false);
   auto wrong_b = read_once(options("B"));
-  EXPECT_EQ(metric(*wrong_b.registry, "egressd_cilium_layout_suspect"), 1);
+  EXPECT_EQ(metric_value(*wrong_b.registry, "egressd_cilium_layout_suspect"), 1);
   auto right_a = read_once(options("A"));
-  EXPECT_EQ(metric(*right_a.registry, "egressd_cilium_layout_suspect"), 0);
+  EXPECT_EQ(metric_value(*right_a.registry, "egressd_cilium_layout_suspect"), 0);
   EXPECT_EQ(right_a.records.size(), 20U);
 }
 
@@ -202,7 +203,7 @@ TEST_F(CiliumLayouts, AccountingOffIsDetected) {
   auto r = read_once(options("", "1.17"));
   ASSERT_FALSE(r.open_error) << r.open_error->message();
   EXPECT_TRUE(r.records.empty());
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_accounting_enabled"), 0);
+  EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_accounting_enabled"), 0);
   // Layout A with accounting off (counters 0): no zeros exported either.
   maps_.clear();
   auto& a4 = add(MapRole::kTcp4);
@@ -210,7 +211,7 @@ TEST_F(CiliumLayouts, AccountingOffIsDetected) {
   auto ra = read_once(options("A"));
   EXPECT_TRUE(ra.records.empty());
   EXPECT_EQ(ra.summary.count(Outcome::kNoCounters), 1U);
-  EXPECT_EQ(metric(*ra.registry, "egressd_cilium_accounting_enabled"), 0);
+  EXPECT_EQ(metric_value(*ra.registry, "egressd_cilium_accounting_enabled"), 0);
 }
 
 TEST_F(CiliumLayouts, LayoutFromMapBtf) {
@@ -231,10 +232,10 @@ TEST_F(CiliumLayouts, LayoutFromMapBtf) {
       EXPECT_EQ(r.reader->layout(role)->layout, want);
       EXPECT_EQ(r.reader->layout(role)->origin, LayoutOrigin::kBtf);
     }
-    EXPECT_EQ(metric(*r.registry, "egressd_cilium_layout_info",
-                     {{"map", "cilium_ct6_global"},
-                      {"layout", std::string(layout_letter(want))},
-                      {"origin", "btf"}}),
+    EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_layout_info",
+                           {{"map", "cilium_ct6_global"},
+                            {"layout", std::string(layout_letter(want))},
+                            {"origin", "btf"}}),
               1);
     if (want == Layout::kA) {
       EXPECT_EQ(r.records, scenario_.records);
@@ -289,8 +290,10 @@ TEST_F(CiliumLayouts, StatsMapsGivePerDirectionCounters) {
   EXPECT_EQ(r.records, want);
   EXPECT_EQ(r.summary.count(Outcome::kService), 1U + 1U);  // stats4's and any6's
   EXPECT_EQ(r.summary.count(Outcome::kMerged), 3U);        // the IPv6 CT OUT/IN entries
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_map_entries", {{"map", "cilium_ct_stats4"}}), 3);
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_map_entries", {{"map", "cilium_ct4_global"}}), 0);
+  EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_map_entries", {{"map", "cilium_ct_stats4"}}),
+            3);
+  EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_map_entries", {{"map", "cilium_ct4_global"}}),
+            0);
 }
 
 TEST_F(CiliumLayouts, EmptyStatsMapMeansAccountingOff) {
@@ -301,7 +304,7 @@ TEST_F(CiliumLayouts, EmptyStatsMapMeansAccountingOff) {
   auto r = read_once(options("D"));
   ASSERT_FALSE(r.open_error) << r.open_error->message();
   EXPECT_TRUE(r.records.empty());
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_accounting_enabled"), 0);
+  EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_accounting_enabled"), 0);
 }
 
 TEST_F(CiliumLayouts, JiffiesLifetimesAreRecognized) {

@@ -155,8 +155,8 @@ TEST_F(CiliumReader, BatchGrowsOnEnospcAndMatchesTheKeyWalk) {
   auto rec_walk = read_once(o);
   EXPECT_EQ(rec_batch.records.size(), 3000U);
   EXPECT_EQ(rec_batch.records, rec_walk.records);
-  EXPECT_EQ(metric(*rec_walk.registry, "egressd_cilium_batch_lookup"), 0);
-  EXPECT_EQ(metric(*rec_batch.registry, "egressd_cilium_batch_lookup"), 1);
+  EXPECT_EQ(metric_value(*rec_walk.registry, "egressd_cilium_batch_lookup"), 0);
+  EXPECT_EQ(metric_value(*rec_batch.registry, "egressd_cilium_batch_lookup"), 1);
 }
 
 TEST_F(CiliumReader, KeyWalkSurvivesDeletedKeys) {
@@ -230,9 +230,10 @@ TEST_F(CiliumReader, FollowsARecreatedMap) {
   w.flush();
   EXPECT_TRUE(s.complete);
   EXPECT_EQ(s.records, 5U);
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_map_changes_total"), 1);
-  EXPECT_EQ(metric(*r.registry, "egressd_cilium_map_max_entries", {{"map", "cilium_ct4_global"}}),
-            2048);
+  EXPECT_EQ(metric_value(*r.registry, "egressd_cilium_map_changes_total"), 1);
+  EXPECT_EQ(
+      metric_value(*r.registry, "egressd_cilium_map_max_entries", {{"map", "cilium_ct4_global"}}),
+      2048);
 }
 
 TEST_F(CiliumReader, SourceThreadPublishesGenerations) {
@@ -275,7 +276,7 @@ TEST_F(CiliumReader, SourceThreadPublishesGenerations) {
       records += b.records.size();
     }
   }
-  EXPECT_GE(metric(registry, "egressd_cilium_reads_total"), 3);
+  EXPECT_GE(metric_value(registry, "egressd_cilium_reads_total"), 3);
 }
 
 // stop() wakes the source's thread: it does not wait for the next read deadline.
@@ -294,13 +295,13 @@ TEST_F(CiliumReader, StopDoesNotWaitForTheReadInterval) {
   ASSERT_TRUE(source.has_value()) << source.error().message();
   ASSERT_TRUE((*source)->start().has_value());
   EXPECT_TRUE(egressd::testing::eventually([&] {
-    return metric(registry, "egressd_cilium_reads_total") >= 1;
+    return metric_value(registry, "egressd_cilium_reads_total") >= 1;
   })) << "no first read";
   const auto t0 = std::chrono::steady_clock::now();
   (*source)->stop();
   // Not a speed budget: a stop that waited for the deadline would take 600 s.
   EXPECT_LT(std::chrono::steady_clock::now() - t0, kInterval / 2);
-  EXPECT_EQ(metric(registry, "egressd_cilium_reads_total"), 1);
+  EXPECT_EQ(metric_value(registry, "egressd_cilium_reads_total"), 1);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "bpf/cilium_bpffs.h"
 #include "cilium/ct_reader.h"
+#include "common/self_metrics_reader.h"
 #include "egressd/batch_writer.h"
 
 namespace egressd::cilium::testing {
@@ -69,15 +70,8 @@ inline uint32_t now_seconds() {
   return static_cast<uint32_t>(ts.tv_sec);
 }
 
-inline double metric(const SelfMetrics& m, const std::string& name,
-                     const MetricLabels& labels = {}) {
-  double v = -12345;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name != name || e.labels != labels) return;
-    v = e.counter != nullptr ? static_cast<double>(e.counter->value()) : e.gauge->value();
-  });
-  return v;
-}
+// The tests' name for the shared reader (tests/common/self_metrics_reader.h).
+using egressd::testing::metric_value;
 
 struct ReadOnce {
   std::unique_ptr<SelfMetrics> registry = std::make_unique<SelfMetrics>();

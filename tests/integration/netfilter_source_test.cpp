@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "common/self_metrics_reader.h"
 #include "common/wait.h"
 #include "egressd/common/unique_fd.h"
 
@@ -43,6 +44,8 @@ namespace egressd::conntrack {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::counter_value;
+using testing::gauge_value;
 using Clock = std::chrono::steady_clock;
 
 // Before main(): no thread exists yet, so the whole process (and its children) switches.
@@ -346,23 +349,6 @@ void udp_exchange(const char* client, const char* server, int count, size_t size
               static_cast<ssize_t>(reply));
     ASSERT_EQ(recv(cli.get(), buf.data(), buf.size(), 0), static_cast<ssize_t>(reply));
   }
-}
-
-uint64_t counter_value(const SelfMetrics& m, const std::string& name,
-                       const MetricLabels& labels = {}) {
-  uint64_t v = 0;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.labels == labels && e.counter != nullptr) v = e.counter->value();
-  });
-  return v;
-}
-
-double gauge_value(const SelfMetrics& m, const std::string& name) {
-  double v = -1;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.gauge != nullptr) v = e.gauge->value();
-  });
-  return v;
 }
 
 class NetfilterSourceTest : public ::testing::Test {

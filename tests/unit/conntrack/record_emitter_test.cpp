@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/self_metrics_reader.h"
 #include "ct_test_util.h"
 
 namespace egressd::conntrack {
@@ -39,14 +40,6 @@ CtEntry make(const char* os, const char* rs, bool counters = true) {
   return e;
 }
 
-uint64_t metric(const SelfMetrics& m, const std::string& name, const MetricLabels& labels = {}) {
-  uint64_t v = UINT64_MAX;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.labels == labels && e.counter != nullptr) v = e.counter->value();
-  });
-  return v;
-}
-
 struct Fixture {
   SelfMetrics registry;
   SourceMetrics metrics{registry};
@@ -71,7 +64,9 @@ TEST(RecordEmitter, BatchesCarryGenerationAndSize) {
     EXPECT_EQ(b.source, SourceKind::kNetfilter);
   }
   EXPECT_EQ(em.records_pushed(), 6U);
-  EXPECT_EQ(metric(f.registry, "egressd_records_read_total", {{"source", "netfilter"}}), 5U);
+  EXPECT_EQ(egressd::testing::counter_value(f.registry, "egressd_records_read_total",
+                                            {{"source", "netfilter"}}),
+            5U);
 }
 
 TEST(RecordEmitter, DestroyEventsAreFinalRecords) {
@@ -84,7 +79,9 @@ TEST(RecordEmitter, DestroyEventsAreFinalRecords) {
   ASSERT_EQ(f.sink.batches[0].records.size(), 1U);
   EXPECT_TRUE(f.sink.batches[0].records[0].final);
   EXPECT_EQ(f.sink.batches[0].read_generation, 3U);
-  EXPECT_EQ(metric(f.registry, "egressd_conntrack_events_total", {{"type", "destroy"}}), 1U);
+  EXPECT_EQ(egressd::testing::counter_value(f.registry, "egressd_conntrack_events_total",
+                                            {{"type", "destroy"}}),
+            1U);
 }
 
 TEST(RecordEmitter, DropsAreCountedByReason) {
@@ -95,8 +92,12 @@ TEST(RecordEmitter, DropsAreCountedByReason) {
   em.on_entry(make("10.0.0.1", "8.8.8.8", false), MessageKind::kNew);  // no counters
   em.on_entry(make("10.0.0.254", "8.8.8.8"), MessageKind::kNew);       // node: kept
   em.flush();
-  EXPECT_EQ(metric(f.registry, "egressd_records_dropped_total", {{"reason", "transit"}}), 1U);
-  EXPECT_EQ(metric(f.registry, "egressd_records_dropped_total", {{"reason", "no_counters"}}), 1U);
+  EXPECT_EQ(egressd::testing::counter_value(f.registry, "egressd_records_dropped_total",
+                                            {{"reason", "transit"}}),
+            1U);
+  EXPECT_EQ(egressd::testing::counter_value(f.registry, "egressd_records_dropped_total",
+                                            {{"reason", "no_counters"}}),
+            1U);
   ASSERT_EQ(f.sink.batches.size(), 1U);
   EXPECT_EQ(f.sink.batches[0].records.size(), 1U);
 }

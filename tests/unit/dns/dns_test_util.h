@@ -16,19 +16,6 @@
 
 namespace egressd::testing {
 
-// Sum of the counters named `name` whose first label has the value `label` (every one if empty).
-inline uint64_t counter_total(const SelfMetrics& metrics, const std::string& name,
-                              const std::string& label = "") {
-  uint64_t v = 0;
-  metrics.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.counter != nullptr &&
-        (label.empty() || (!e.labels.empty() && e.labels[0].second == label))) {
-      v += e.counter->value();
-    }
-  });
-  return v;
-}
-
 // A fixture file of tests/unit/dns/fixtures (`name` without .bin).
 inline std::vector<uint8_t> dns_fixture(std::string_view name) {
   const std::string path =

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/manual_clock.h"
+#include "common/self_metrics_reader.h"
 #include "unit/dns/dns_test_util.h"
 
 namespace egressd::dns {
@@ -20,8 +21,8 @@ class NameCacheTest : public ::testing::Test {
     std::string out;
     return cache_->lookup(scope, ip(addr), out) ? out : "";
   }
-  uint64_t metric(const std::string& name, const std::string& label = "") {
-    return egressd::testing::counter_total(metrics_, name, label);
+  uint64_t metric(const std::string& name, const MetricLabels& labels = {}) {
+    return egressd::testing::counter_value(metrics_, name, labels);
   }
   void make(NameCacheOptions o) { cache_ = std::make_unique<NameCache>(o, clock_, metrics_); }
 
@@ -38,8 +39,8 @@ TEST_F(NameCacheTest, ScopedLookups) {
   EXPECT_EQ(get(2, "203.0.113.10"), "cdn.example.net");
   EXPECT_EQ(get(3, "203.0.113.10"), "");  // another pod asked nothing
   EXPECT_EQ(get(1, "203.0.113.11"), "");
-  EXPECT_EQ(metric("egressd_dns_cache_lookups_total", "hit"), 2u);
-  EXPECT_EQ(metric("egressd_dns_cache_lookups_total", "miss"), 2u);
+  EXPECT_EQ(metric("egressd_dns_cache_lookups_total", {{"result", "hit"}}), 2u);
+  EXPECT_EQ(metric("egressd_dns_cache_lookups_total", {{"result", "miss"}}), 2u);
 }
 
 TEST_F(NameCacheTest, TtlIsClampedToMinAndMax) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/manual_clock.h"
+#include "common/self_metrics_reader.h"
 #include "dns/scope.h"
 #include "unit/dns/dns_test_util.h"
 
@@ -35,8 +36,8 @@ class ResponseHandlerTest : public ::testing::Test {
     std::string out;
     return cache_.lookup(scope_of(ip(client), nullptr), ip(addr), out) ? out : "";
   }
-  uint64_t metric(const std::string& name, const std::string& label = "") {
-    return egressd::testing::counter_total(metrics_, name, label);
+  uint64_t metric(const std::string& name, const MetricLabels& labels = {}) {
+    return egressd::testing::counter_value(metrics_, name, labels);
   }
 
   egressd::testing::ManualClock clock_;
@@ -55,7 +56,7 @@ TEST_F(ResponseHandlerTest, UdpResponsesNameAddressesForTheirClientOnly) {
   EXPECT_EQ(name_for("10.244.1.10", "203.0.113.10"), "www.example.com");
   EXPECT_EQ(name_for("fd00:244:1::10", "2001:db8:113::10"), "www.example.com");
   EXPECT_EQ(name_for("10.244.1.11", "203.0.113.10"), "");  // another pod
-  EXPECT_EQ(metric("egressd_dns_responses_total", "udp"), 2u);
+  EXPECT_EQ(metric("egressd_dns_responses_total", {{"transport", "udp"}}), 2u);
   EXPECT_EQ(metric("egressd_dns_answers_total"), 2u);
 }
 
@@ -74,7 +75,7 @@ TEST_F(ResponseHandlerTest, TcpResponseSplitOverSegments) {
   rest.tcp_flags = EGRESSD_DNS_TCP_FIN;
   handler_.handle(rest, all.subspan(1), clock_.now());
   EXPECT_EQ(name_for("10.244.1.10", "203.0.113.10"), "www.example.com");
-  EXPECT_EQ(metric("egressd_dns_responses_total", "tcp"), 1u);
+  EXPECT_EQ(metric("egressd_dns_responses_total", {{"transport", "tcp"}}), 1u);
 }
 
 TEST_F(ResponseHandlerTest, CutCaptureKeepsWholeRecordsAndCountsIt) {
@@ -90,7 +91,7 @@ TEST_F(ResponseHandlerTest, MalformedAndInconsistentAreCounted) {
   const std::vector<uint8_t> junk = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xc0, 0x0c};
   handler_.handle(event("10.96.0.10", "10.244.1.10", EGRESSD_DNS_PROTO_UDP, junk.size()), junk,
                   clock_.now());
-  EXPECT_EQ(metric("egressd_dns_responses_rejected_total", "bad_pointer"), 1u);
+  EXPECT_EQ(metric("egressd_dns_responses_rejected_total", {{"reason", "bad_pointer"}}), 1u);
   auto ev = event("10.96.0.10", "10.244.1.10", EGRESSD_DNS_PROTO_UDP, 10);
   handler_.handle(ev, junk, clock_.now());  // header says 10 bytes, 14 given
   EXPECT_EQ(metric("egressd_dns_bad_events_total"), 1u);

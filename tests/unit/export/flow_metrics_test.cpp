@@ -6,6 +6,7 @@
 
 #include "common/inventory_builder.h"
 #include "common/manual_clock.h"
+#include "common/self_metrics_reader.h"
 
 namespace egressd::exporter {
 namespace {
@@ -107,11 +108,7 @@ TEST_F(FlowMetricsTest, ExcludedNamespacesAreCountedNotExported) {
   FlowMetrics m(options, index_view, self, clock);
   m.consume(snapshot({delta("10.244.1.53", "8.8.8.8", {1, 1, 1, 1}, kProtoUdp)}));
   EXPECT_TRUE(m.collect()[0].metric.empty());
-  uint64_t excluded = 0;
-  self.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == "egressd_flows_excluded_total") excluded = e.counter->value();
-  });
-  EXPECT_EQ(excluded, 1u);
+  EXPECT_EQ(egressd::testing::counter_value(self, "egressd_flows_excluded_total"), 1u);
 }
 
 TEST_F(FlowMetricsTest, IdleSeriesExpireAfterTheTtl) {

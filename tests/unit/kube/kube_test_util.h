@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/self_metrics_reader.h"
 #include "common/wait.h"
 #include "egressd/common/atomic_snapshot.h"
 #include "egressd/common/self_metrics.h"
@@ -20,18 +21,6 @@
 namespace egressd::testing {
 
 using namespace std::chrono_literals;
-
-inline double metric_value(const SelfMetrics& m, const std::string& name,
-                           const MetricLabels& labels = {}) {
-  double v = -1;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.labels == labels) {
-      v = e.type == SelfMetrics::Type::kCounter ? static_cast<double>(e.counter->value())
-                                                : e.gauge->value();
-    }
-  });
-  return v;
-}
 
 // The fake, a client and the views it feeds.
 struct ClientRig {

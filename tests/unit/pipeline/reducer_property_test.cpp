@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "common/manual_clock.h"
+#include "common/self_metrics_reader.h"
 #include "pipeline/reducer.h"
 #include "pipeline/sharded_core.h"
 #include "reference_model.h"
@@ -48,20 +49,12 @@ void add_all(RefFlows& into, const RefFlows& from) {
   for (const auto& [k, c] : from) into[k] += c;
 }
 
-uint64_t counter(const SelfMetrics& m, const std::string& name) {
-  uint64_t v = 0;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.type == SelfMetrics::Type::kCounter) v += e.counter->value();
-  });
-  return v;
-}
-
 testing::RefCounts counts_of(const SelfMetrics& m) {
-  return {counter(m, "egressd_reducer_resets_total"),
-          counter(m, "egressd_reducer_stale_records_total"),
-          counter(m, "egressd_reducer_entries_vanished_total"),
-          counter(m, "egressd_reducer_entries_expired_total"),
-          counter(m, "egressd_reducer_excluded_records_total")};
+  return {egressd::testing::counter_value(m, "egressd_reducer_resets_total"),
+          egressd::testing::counter_value(m, "egressd_reducer_stale_records_total"),
+          egressd::testing::counter_value(m, "egressd_reducer_entries_vanished_total"),
+          egressd::testing::counter_value(m, "egressd_reducer_entries_expired_total"),
+          egressd::testing::counter_value(m, "egressd_reducer_excluded_records_total")};
 }
 
 std::string describe(const RefKey& k, const Counters& c) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/manual_clock.h"
+#include "common/self_metrics_reader.h"
 #include "common/wait.h"
 
 namespace egressd::pipeline {
@@ -38,22 +39,8 @@ class RecordingSink final : public SnapshotSink {
   std::vector<std::shared_ptr<const Snapshot>> snapshots;
 };
 
-uint64_t counter(const SelfMetrics& m, const std::string& name) {
-  uint64_t v = 0;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.type == SelfMetrics::Type::kCounter) v += e.counter->value();
-  });
-  return v;
-}
-
-double gauge(const SelfMetrics& m, const std::string& name) {
-  double v = 0;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == name && e.type == SelfMetrics::Type::kGauge) v = e.gauge->value();
-  });
-  return v;
-}
-
+using testing::counter_value;
+using testing::gauge_value;
 using testing::ManualClock;
 
 using testing::eventually;  // the reducer's driver looks at its clock at least every 100 ms
@@ -127,11 +114,12 @@ TEST(Reducer, PublishesAtIntervalBoundariesWithoutTraffic) {
   for (size_t i = 1; i <= 3; ++i) {
     clock.advance(o.interval);
     ASSERT_TRUE(eventually([&] { return sink.count() == i; })) << "interval " << i;
-    EXPECT_EQ(counter(metrics, "egressd_intervals_total"), i);
+    EXPECT_EQ(counter_value(metrics, "egressd_intervals_total"), i);
   }
   clock.advance(o.interval / 2);  // not a boundary
   ASSERT_TRUE(reducer->push(delta_batch(1, 7, 1)));
-  ASSERT_TRUE(eventually([&] { return counter(metrics, "egressd_reducer_records_total") == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return counter_value(metrics, "egressd_reducer_records_total") == 1; }));
   EXPECT_EQ(sink.count(), 3u) << "half an interval closes nothing";
   reducer->stop();
   ASSERT_EQ(sink.count(), 4u) << "stop publishes the open interval";
@@ -155,11 +143,7 @@ TEST(Reducer, FullQueueRefusesAndCountsWithoutBlocking) {
   EXPECT_TRUE(reducer->push(delta_batch(1, 1, 4)));
   EXPECT_TRUE(reducer->push(delta_batch(1, 1, 4)));
   EXPECT_FALSE(reducer->push(delta_batch(1, 1, 5)));
-  uint64_t dropped = 0;
-  metrics.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name == "egressd_records_dropped_total") dropped += e.counter->value();
-  });
-  EXPECT_EQ(dropped, 5u);
+  EXPECT_EQ(counter_value(metrics, "egressd_records_dropped_total"), 5u);
   // Once started and stopped, what was accepted is published.
   reducer->start();
   reducer->stop();
@@ -201,8 +185,8 @@ TEST(Reducer, ReadWithARefusedBatchReleasesNothing) {
   ASSERT_FALSE(reducer->push(conntrack_read(2, {{2, 25}})));  // queue full: entry 2 unseen
   reducer->start();
   ASSERT_TRUE(eventually([&] {
-    return counter(metrics, "egressd_reducer_records_total") == 3 &&
-           gauge(metrics, "egressd_queue_batches") == 0;
+    return counter_value(metrics, "egressd_reducer_records_total") == 3 &&
+           gauge_value(metrics, "egressd_queue_batches") == 0;
   }));
   // The source saw every entry in read 2, the reducer did not: read 2 must not release entry 2,
   // or its next sighting would count its whole totals again.
@@ -210,8 +194,8 @@ TEST(Reducer, ReadWithARefusedBatchReleasesNothing) {
   ASSERT_TRUE(reducer->push(conntrack_read(3, {{1, 15}, {2, 30}})));
   reducer->stop();
   EXPECT_EQ(sink.total_tx_bytes(), 10u + 20u + 5u + 10u);
-  EXPECT_EQ(counter(metrics, "egressd_reducer_incomplete_reads_total"), 1u);
-  EXPECT_EQ(counter(metrics, "egressd_reducer_entries_vanished_total"), 0u);
+  EXPECT_EQ(counter_value(metrics, "egressd_reducer_incomplete_reads_total"), 1u);
+  EXPECT_EQ(counter_value(metrics, "egressd_reducer_entries_vanished_total"), 0u);
 }
 
 // A consumer that blocks in consume() until released, like an exporter whose lock a slow scrape
@@ -261,16 +245,16 @@ TEST(Reducer, ABlockedConsumerDelaysPublicationNeverIngestion) {
   // reducer keeps reducing into an interval it cannot close.
   for (uint64_t i = 1; i <= 50; ++i) {
     ASSERT_TRUE(reducer->push(delta_batch(1, 2, 10)));
-    ASSERT_TRUE(
-        eventually([&] { return counter(metrics, "egressd_reducer_records_total") == 10 * i; }));
+    ASSERT_TRUE(eventually(
+        [&] { return counter_value(metrics, "egressd_reducer_records_total") == 10 * i; }));
   }
   // Boundaries pass while the consumer is stuck: once the publisher's room is used up, closes are
   // deferred, not dropped.
   EXPECT_TRUE(eventually([&] {
     clock.advance(o.interval);
-    return counter(metrics, "egressd_reducer_publish_deferred_total") > 0;
+    return counter_value(metrics, "egressd_reducer_publish_deferred_total") > 0;
   }));
-  EXPECT_EQ(counter(metrics, "egressd_records_dropped_total"), 0u);
+  EXPECT_EQ(counter_value(metrics, "egressd_records_dropped_total"), 0u);
   sink.release();
   reducer->stop();
   uint64_t bytes = 0;
@@ -297,7 +281,7 @@ TEST(Reducer, ExcludedLocalsAreNotAggregated) {
   reducer->start();
   reducer->stop();
   EXPECT_EQ(sink.total_tx_bytes(), 10u);
-  EXPECT_EQ(counter(metrics, "egressd_reducer_excluded_records_total"), 3u);
+  EXPECT_EQ(counter_value(metrics, "egressd_reducer_excluded_records_total"), 3u);
 }
 
 // The reducer's CPU count goes through the cgroup quota (the rule itself: cpu_quota_test.cpp).
@@ -326,7 +310,7 @@ TEST(Reducer, ProducerHandlesKeepEachSourcesOrder) {
   }
   reducer->stop();
   EXPECT_EQ(sink.total_tx_bytes(), 200u);
-  EXPECT_EQ(counter(metrics, "egressd_reducer_resets_total"), 0u);
+  EXPECT_EQ(counter_value(metrics, "egressd_reducer_resets_total"), 0u);
 }
 
 }  // namespace

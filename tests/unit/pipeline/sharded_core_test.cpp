@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/self_metrics_reader.h"
+
 namespace egressd::pipeline {
 namespace {
 
@@ -38,16 +40,6 @@ RecordBatch complete(uint64_t generation) {
   b.source = SourceKind::kNetfilter;
   b.read_generation = generation;
   return b;
-}
-
-uint64_t metric(const SelfMetrics& m, const std::string& name, const std::string& reason = "") {
-  uint64_t v = 0;
-  m.visit([&](const SelfMetrics::Entry& e) {
-    if (e.name != name || e.type != SelfMetrics::Type::kCounter) return;
-    if (!reason.empty() && (e.labels.empty() || e.labels[0].second != reason)) return;
-    v += e.counter->value();
-  });
-  return v;
 }
 
 // Sum of the snapshot's deltas per key, for order-independent comparison.
@@ -111,7 +103,7 @@ TEST_P(ShardedCoreTest, CounterGoingBackwardsIsAResetNotAHugeDelta) {
   (void)close();
   feed(batch(2, {cumulative(7, {30, 1, 0, 0})}));
   EXPECT_EQ(only(close()), (Counters{30, 1, 0, 0}));
-  EXPECT_EQ(metric(metrics, "egressd_reducer_resets_total"), 1u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_resets_total"), 1u);
 }
 
 TEST_P(ShardedCoreTest, FinalRecordCountsTheRestAndStaleDumpIsIgnored) {
@@ -121,13 +113,13 @@ TEST_P(ShardedCoreTest, FinalRecordCountsTheRestAndStaleDumpIsIgnored) {
   // A dump that read the entry before it died arrives afterwards: it must not count again.
   feed(batch(2, {cumulative(7, {250, 2, 150, 2})}));
   EXPECT_EQ(only(close()), (Counters{200, 2, 100, 1}));
-  EXPECT_EQ(metric(metrics, "egressd_reducer_stale_records_total"), 1u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_stale_records_total"), 1u);
   // The tombstone is released by the complete reads that follow.
   feed(complete(2));
   EXPECT_EQ(core.tracked_entries(), 1u);
   feed(complete(3));
   EXPECT_EQ(core.tracked_entries(), 0u);
-  EXPECT_EQ(metric(metrics, "egressd_reducer_entries_vanished_total"), 0u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_entries_vanished_total"), 0u);
 }
 
 TEST_P(ShardedCoreTest, ShortLivedFlowSeenOnlyAsFinalIsCountedWhole) {
@@ -148,7 +140,7 @@ TEST_P(ShardedCoreTest, CompleteReadReleasesEntriesItDidNotSee) {
   feed(batch(2, {cumulative(1, {15, 2, 0, 0})}));
   feed(complete(2));
   EXPECT_EQ(core.tracked_entries(), 1u);
-  EXPECT_EQ(metric(metrics, "egressd_reducer_entries_vanished_total"), 1u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_entries_vanished_total"), 1u);
   // Entry 2 comes back (a new kernel entry with the same identity): counted from zero.
   feed(batch(3, {cumulative(2, {5, 1, 0, 0})}));
   const auto s = by_key(close());
@@ -225,7 +217,8 @@ TEST_P(ShardedCoreTest, FlowOverflowFoldsIntoOneKeyPerLocalEndpointKeepingTotals
   EXPECT_LE(regular, limits.max_flows);
   EXPECT_GE(regular, 1u);
   EXPECT_EQ(snap.flows.size(), regular + 2);  // + one overflow key per local endpoint
-  EXPECT_EQ(metric(metrics, "egressd_reducer_overflow_records_total"), 60 - regular);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_overflow_records_total"),
+            60 - regular);
 }
 
 TEST_P(ShardedCoreTest, ExcludedLocalsAreTrackedButNotAggregated) {
@@ -238,7 +231,7 @@ TEST_P(ShardedCoreTest, ExcludedLocalsAreTrackedButNotAggregated) {
   other.key.local = IpAddr::parse("10.244.1.99").value();
   feed(batch(1, {cumulative(7, {100, 1, 0, 0}), d, other}));
   EXPECT_EQ(only(close()), (Counters{7, 1, 3, 1}));
-  EXPECT_EQ(metric(metrics, "egressd_reducer_excluded_records_total"), 2u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_excluded_records_total"), 2u);
   // No longer excluded: the entry's state was kept, so only its new traffic counts.
   core.set_excluded(nullptr);
   feed(batch(2, {cumulative(7, {130, 2, 0, 0})}));
@@ -261,7 +254,7 @@ TEST_P(ShardedCoreTest, IdleEntriesExpireAfterTheLimitAndOnlyThen) {
   read(3, {cumulative(1, {12, 1, 0, 0})});
   (void)core2.close_interval({}, {});  // close 3: entry 2 idle for two: released
   EXPECT_EQ(core2.tracked_entries(), 1u);
-  EXPECT_EQ(metric(metrics, "egressd_reducer_entries_expired_total"), 1u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_reducer_entries_expired_total"), 1u);
   read(4, {cumulative(2, {15, 2, 0, 0})});  // seen again: a new entry, whole totals
   const auto s = by_key(core2.close_interval({}, {}));
   EXPECT_EQ(s.at("10.244.1.10>10.244.2.10/6"), (Counters{15, 2, 0, 0}));
@@ -373,7 +366,9 @@ TEST(ShardedCoreLimits, FullEntryTableDropsCountedButFinalsStillCount) {
   const auto snap = core.close_interval({}, {});
   ASSERT_EQ(snap.flows.size(), 1u);
   EXPECT_EQ(snap.flows[0].delta.tx_bytes, 50u);
-  EXPECT_EQ(metric(metrics, "egressd_records_dropped_total", "entry_table_full"), 1u);
+  EXPECT_EQ(egressd::testing::counter_value(metrics, "egressd_records_dropped_total",
+                                            {{"reason", "entry_table_full"}}),
+            1u);
 }
 
 }  // namespace
