@@ -8,7 +8,7 @@
 #include <prometheus/metric_family.h>
 
 #include "egressd/common/self_metrics.h"
-#include "export/flow_metrics.h"
+#include "exporter/flow_metrics.h"
 
 namespace egressd::exporter {
 

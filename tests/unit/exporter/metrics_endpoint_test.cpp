@@ -1,4 +1,4 @@
-#include "export/metrics_endpoint.h"
+#include "exporter/metrics_endpoint.h"
 
 #include <gtest/gtest.h>
 

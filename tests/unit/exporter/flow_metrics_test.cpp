@@ -1,4 +1,4 @@
-#include "export/flow_metrics.h"
+#include "exporter/flow_metrics.h"
 
 #include <map>
 

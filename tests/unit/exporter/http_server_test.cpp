@@ -1,4 +1,4 @@
-#include "export/http_server.h"
+#include "exporter/http_server.h"
 
 #include <atomic>
 
