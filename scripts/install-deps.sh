@@ -15,8 +15,8 @@ packages=(
   # Kubernetes API client: HTTPS via libcurl (OpenSSL); OpenSSL also makes the fake API server's
   # test PKI; nlohmann-json is the sync benchmark's baseline and the fake's object builder
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks; Boost 1.81's unordered_flat_map is reducer_bench's stronger baseline
+  libgtest-dev libgmock-dev libbenchmark-dev libboost1.81-dev
   # integration tests: real conntrack, nftables, namespaces, a real Prometheus
   iproute2 nftables conntrack ethtool prometheus procps curl kmod
   # DNS tracer: dnsmasq answers the tests' queries; c-ares is the parser benchmark's baseline
