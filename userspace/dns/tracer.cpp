@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include "egressd/common/mountinfo.h"
 #include "egressd/common/unique_fd.h"
 #include "loader/libbpf_support.h"
 #include "loader/per_cpu.h"
@@ -34,32 +35,6 @@ constexpr const char* kCapturedHelp =
     "Packets from the DNS port the DNS tracer's program copied to its ring buffer, by transport.";
 
 }  // namespace
-
-Result<std::string> find_cgroup2_root() {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return fail_errno("reading /proc/self/mountinfo");
-  std::string line;
-  std::string found;
-  while (std::getline(in, line)) {
-    // "36 35 0:30 / /sys/fs/cgroup/unified rw,... - cgroup2 cgroup2 rw": the root of the
-    // hierarchy (field 4 is "/") mounted at field 5, file system type after " - ".
-    const size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream tail(line.substr(dash + 3));
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head(line.substr(0, dash));
-    std::string id, parent, devno, root, mount_point;
-    head >> id >> parent >> devno >> root >> mount_point;
-    if (root != "/") continue;
-    if (found.empty() || mount_point.size() < found.size()) found = mount_point;
-  }
-  if (found.empty()) {
-    return fail(Errc::kUnsupported, "no cgroup v2 hierarchy is mounted (/proc/self/mountinfo)");
-  }
-  return found;
-}
 
 struct DnsTracer::Impl {
   Impl(NameCache& cache, ScopeFn scope, SelfMetrics& metrics, const DnsTracerOptions& options,
@@ -192,7 +167,9 @@ Result<std::unique_ptr<DnsTracer>> DnsTracer::start(const DnsTracerOptions& opti
   loader::install_libbpf_logging();
   std::string cgroup = options.cgroup_path;
   if (cgroup.empty()) {
-    auto root = find_cgroup2_root();
+    auto mounts = read_mountinfo();
+    if (!mounts) return std::unexpected(std::move(mounts.error()));
+    auto root = find_cgroup2_root(*mounts);
     if (!root) return std::unexpected(std::move(root.error()));
     cgroup = std::move(*root);
   }

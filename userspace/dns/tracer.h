@@ -27,10 +27,6 @@ struct DnsTracerOptions {
   std::chrono::milliseconds stats_interval{1000};  // kernel statistics and TCP expiry
 };
 
-// The mount point of the cgroup v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified on
-// hybrid systems), from /proc/self/mountinfo.
-[[nodiscard]] Result<std::string> find_cgroup2_root();
-
 class DnsTracer {
  public:
   // Loads and attaches the program and starts the reader thread. Errors say what is missing
