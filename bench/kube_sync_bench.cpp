@@ -88,12 +88,13 @@ struct Baseline {
   std::unordered_map<IpAddr, size_t, IpAddrHash> by_ip;
 };
 
-// The baseline: same pages, same HTTP client, nlohmann's DOM instead of simdjson + the index.
-double baseline_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out) {
+// The baselines' list: nodes then pods, page by page, each whole body handed to
+// `page(resource, body)`, which parses it and returns the continue token ("" at the end).
+template <typename Page>
+void list_pages(const kube::ApiConfig& cfg, size_t page_size, Page&& page) {
   auto http = kube::HttpClient::create(cfg).value();
-  const auto start = SteadyClock::now();
   std::string token;
-  for (const char* resource : {"nodes", "pods"}) {
+  for (const std::string_view resource : {"nodes", "pods"}) {
     token.clear();
     do {
       std::string target = fmt::format("/api/v1/{}?limit={}", resource, page_size);
@@ -101,82 +102,84 @@ double baseline_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out
       std::string body;
       auto r = http->get(target, [&](std::string_view d) { return body.append(d), true; }, {});
       if (!r || r->status != 200) throw std::runtime_error("baseline list failed");
-      const auto doc = nlohmann::json::parse(body);
-      token = doc["metadata"].value("continue", "");
-      if (std::string_view(resource) == "nodes") continue;
-      for (const auto& item : doc["items"]) {
-        kube::Pod p;
-        const auto& meta = item["metadata"];
-        p.name = meta["name"].get<std::string>();
-        p.namespace_name = meta["namespace"].get<std::string>();
-        p.uid = meta.value("uid", "");
-        p.node_name = item["spec"].value("nodeName", "");
-        p.phase = item["status"].value("phase", "");
-        for (const auto& ip : item["status"]["podIPs"]) {
-          p.ips.push_back(IpAddr::parse(ip["ip"].get<std::string>()).value());
-        }
-        for (const auto& ref : meta.value("ownerReferences", nlohmann::json::array())) {
-          if (ref.value("controller", false)) p.owner = {ref["kind"], ref["name"]};
-        }
-        out.pods.push_back(std::move(p));
-      }
+      token = page(resource, body);
     } while (!token.empty());
   }
+}
+
+void index_by_ip(Baseline& out) {
   for (size_t i = 0; i < out.pods.size(); ++i) {
     for (const auto& ip : out.pods[i].ips) out.by_ip.emplace(ip, i);
   }
+}
+
+// The baseline: same pages, same HTTP client, nlohmann's DOM instead of simdjson + the index.
+double baseline_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out) {
+  const auto start = SteadyClock::now();
+  list_pages(cfg, page_size, [&](std::string_view resource, const std::string& body) {
+    const auto doc = nlohmann::json::parse(body);
+    std::string token = doc["metadata"].value("continue", "");
+    if (resource == "nodes") return token;
+    for (const auto& item : doc["items"]) {
+      kube::Pod p;
+      const auto& meta = item["metadata"];
+      p.name = meta["name"].get<std::string>();
+      p.namespace_name = meta["namespace"].get<std::string>();
+      p.uid = meta.value("uid", "");
+      p.node_name = item["spec"].value("nodeName", "");
+      p.phase = item["status"].value("phase", "");
+      for (const auto& ip : item["status"]["podIPs"]) {
+        p.ips.push_back(IpAddr::parse(ip["ip"].get<std::string>()).value());
+      }
+      for (const auto& ref : meta.value("ownerReferences", nlohmann::json::array())) {
+        if (ref.value("controller", false)) p.owner = {ref["kind"], ref["name"]};
+      }
+      out.pods.push_back(std::move(p));
+    }
+    return token;
+  });
+  index_by_ip(out);
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 // The stronger baseline: the same design, parsed with simdjson's DOM (on-demand parsing would be
 // egressd's streaming design again).
 double simdjson_dom_sync(const kube::ApiConfig& cfg, size_t page_size, Baseline& out) {
-  auto http = kube::HttpClient::create(cfg).value();
   const auto start = SteadyClock::now();
   simdjson::dom::parser parser;
   const auto text = [](simdjson::dom::element e, const char* key) {
     std::string_view v;
     return e[key].get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
   };
-  std::string token;
-  for (const char* resource : {"nodes", "pods"}) {
-    token.clear();
-    do {
-      std::string target = fmt::format("/api/v1/{}?limit={}", resource, page_size);
-      if (!token.empty()) target += "&continue=" + token;
-      std::string body;
-      auto r = http->get(target, [&](std::string_view d) { return body.append(d), true; }, {});
-      if (!r || r->status != 200) throw std::runtime_error("baseline list failed");
-      const simdjson::dom::element doc = parser.parse(body);
-      token = text(doc["metadata"], "continue");
-      if (std::string_view(resource) == "nodes") continue;
-      for (const simdjson::dom::element item : doc["items"].get_array()) {
-        kube::Pod p;
-        const simdjson::dom::element meta = item["metadata"];
-        p.name = text(meta, "name");
-        p.namespace_name = text(meta, "namespace");
-        p.uid = text(meta, "uid");
-        p.node_name = text(item["spec"], "nodeName");
-        p.phase = text(item["status"], "phase");
-        for (const simdjson::dom::element ip : item["status"]["podIPs"].get_array()) {
-          p.ips.push_back(IpAddr::parse(text(ip, "ip")).value());
-        }
-        simdjson::dom::array refs;
-        if (meta["ownerReferences"].get(refs) == simdjson::SUCCESS) {
-          for (const simdjson::dom::element ref : refs) {
-            bool controller = false;
-            if (ref["controller"].get(controller) == simdjson::SUCCESS && controller) {
-              p.owner = {text(ref, "kind"), text(ref, "name")};
-            }
+  list_pages(cfg, page_size, [&](std::string_view resource, const std::string& body) {
+    const simdjson::dom::element doc = parser.parse(body);
+    std::string token = text(doc["metadata"], "continue");
+    if (resource == "nodes") return token;
+    for (const simdjson::dom::element item : doc["items"].get_array()) {
+      kube::Pod p;
+      const simdjson::dom::element meta = item["metadata"];
+      p.name = text(meta, "name");
+      p.namespace_name = text(meta, "namespace");
+      p.uid = text(meta, "uid");
+      p.node_name = text(item["spec"], "nodeName");
+      p.phase = text(item["status"], "phase");
+      for (const simdjson::dom::element ip : item["status"]["podIPs"].get_array()) {
+        p.ips.push_back(IpAddr::parse(text(ip, "ip")).value());
+      }
+      simdjson::dom::array refs;
+      if (meta["ownerReferences"].get(refs) == simdjson::SUCCESS) {
+        for (const simdjson::dom::element ref : refs) {
+          bool controller = false;
+          if (ref["controller"].get(controller) == simdjson::SUCCESS && controller) {
+            p.owner = {text(ref, "kind"), text(ref, "name")};
           }
         }
-        out.pods.push_back(std::move(p));
       }
-    } while (!token.empty());
-  }
-  for (size_t i = 0; i < out.pods.size(); ++i) {
-    for (const auto& ip : out.pods[i].ips) out.by_ip.emplace(ip, i);
-  }
+      out.pods.push_back(std::move(p));
+    }
+    return token;
+  });
+  index_by_ip(out);
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 

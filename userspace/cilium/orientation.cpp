@@ -5,18 +5,6 @@
 
 namespace egressd::cilium {
 
-namespace {
-
-using hash::kP0;
-using hash::kP1;
-using hash::kP2;
-using hash::kP3;
-constexpr uint64_t mum(uint64_t a, uint64_t b) noexcept {
-  return hash::mix(a, b);
-}
-
-}  // namespace
-
 uint64_t entry_id(Family family, const uint8_t* key, CounterOrigin origin) noexcept {
   using detail::load;
   const uint64_t salt =
@@ -26,7 +14,7 @@ uint64_t entry_id(Family family, const uint8_t* key, CounterOrigin origin) noexc
     const auto a = load<uint64_t>(key);
     uint64_t b = 0;
     std::memcpy(&b, key + 8, 6);
-    return mum(mum(a ^ kP0, b ^ kP1) ^ salt, kP2);
+    return hash::mix(hash::mix(a ^ hash::kP0, b ^ hash::kP1) ^ salt, hash::kP2);
   }
   // 38 bytes: 4 x 8 + 6.
   const auto a = load<uint64_t>(key);
@@ -35,9 +23,9 @@ uint64_t entry_id(Family family, const uint8_t* key, CounterOrigin origin) noexc
   const auto d = load<uint64_t>(key + 24);
   uint64_t e = 0;
   std::memcpy(&e, key + 32, 6);
-  uint64_t h = mum(a ^ kP0, b ^ kP1);
-  h = mum(h ^ c ^ kP2, d ^ kP3);
-  return mum(h ^ e ^ kP1, salt ^ kP2);
+  uint64_t h = hash::mix(a ^ hash::kP0, b ^ hash::kP1);
+  h = hash::mix(h ^ c ^ hash::kP2, d ^ hash::kP3);
+  return hash::mix(h ^ e ^ hash::kP1, salt ^ hash::kP2);
 }
 
 Outcome orient(const CtTuple& tuple, KeyKind kind, const CtCounters& counters,

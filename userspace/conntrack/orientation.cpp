@@ -7,18 +7,9 @@ namespace egressd::conntrack {
 
 namespace {
 
-using hash::kP0;
-using hash::kP1;
-using hash::kP2;
-using hash::kP3;
-// Three rounds of the multiply-fold mix the 40 bytes of identity; the side is folded in last so
-// the two records of one entry share the work.
-constexpr uint64_t mum(uint64_t a, uint64_t b) noexcept {
-  return hash::mix(a, b);
-}
-
-// Identity of the entry: CTA_ID, the original tuple and the zones (not the reply tuple, which a
-// NAT rebinding could change, nor the counters).
+// Identity of the entry, three rounds of the multiply-fold (egressd/common/hash.h) over CTA_ID,
+// the original tuple and the zones (not the reply tuple, which a NAT rebinding could change, nor
+// the counters); the side is folded in last so the two records of one entry share the work.
 uint64_t entry_base(const CtEntry& e) noexcept {
   const CtTuple& t = e.orig;
   const uint64_t l4 = static_cast<uint64_t>(t.src_port) << 48 |
@@ -27,13 +18,13 @@ uint64_t entry_base(const CtEntry& e) noexcept {
                       static_cast<uint64_t>(t.icmp_type) << 8 | t.icmp_code;
   const uint64_t meta = static_cast<uint64_t>(e.id) << 32 | static_cast<uint64_t>(t.proto) << 24 |
                         static_cast<uint64_t>(t.has_zone ? 1U : 0U) << 16 | e.zone;
-  uint64_t h = mum(t.src.hi() ^ kP0, t.src.lo() ^ kP1);
-  h = mum(h ^ t.dst.hi() ^ kP2, t.dst.lo() ^ kP3);
-  return mum(h ^ l4 ^ kP1, meta ^ (static_cast<uint64_t>(t.zone) << 48) ^ kP2);
+  uint64_t h = hash::mix(t.src.hi() ^ hash::kP0, t.src.lo() ^ hash::kP1);
+  h = hash::mix(h ^ t.dst.hi() ^ hash::kP2, t.dst.lo() ^ hash::kP3);
+  return hash::mix(h ^ l4 ^ hash::kP1, meta ^ (static_cast<uint64_t>(t.zone) << 48) ^ hash::kP2);
 }
 
 uint64_t finish(uint64_t base, Side side) noexcept {
-  return mum(base ^ kP3, side == Side::kOriginator ? kP0 : kP1);
+  return hash::mix(base ^ hash::kP3, side == Side::kOriginator ? hash::kP0 : hash::kP1);
 }
 
 FlowRecord record(const CtEntry& e, Side side, bool final, uint64_t base) noexcept {
