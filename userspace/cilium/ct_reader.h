@@ -37,7 +37,8 @@ struct CtReaderOptions {
 };
 
 inline constexpr size_t kOutcomes = 8;
-static_assert(static_cast<size_t>(Outcome::kOtherSideReports) + 1 == kOutcomes, "one slot per Outcome");
+static_assert(static_cast<size_t>(Outcome::kOtherSideReports) + 1 == kOutcomes,
+              "one slot per Outcome");
 
 struct ReadSummary {
   bool complete = false;  // every present map was read to its end

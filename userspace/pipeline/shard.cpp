@@ -74,7 +74,7 @@ RecordHashes Shard::hashes(const FlowRecord& r, SourceKind source, const HashSee
 // `inline` with the header's always_inline: only this file calls these (GCC would not inline
 // an always_inline function that is not inline).
 inline void Shard::process(const FlowRecord& rec, SourceKind source, uint64_t generation,
-                    const RecordHashes& h, const LocalIpSet* excluded) {
+                           const RecordHashes& h, const LocalIpSet* excluded) {
   if (rec.mode == CounterMode::kDelta) {
     // Routed by flow hash, so this shard owns the key; exclusion was applied when routing.
     add_local(rec.key, h.flow, rec.counters);
