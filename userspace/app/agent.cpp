@@ -57,7 +57,7 @@ Result<std::shared_ptr<const kube::ClusterIndex>> build_index(const config::Conf
 
 // Checks nf_conntrack_acct, enabling it when allowed; exported as a gauge by the source.
 void ensure_accounting(const config::Config& cfg) {
-  auto enabled = conntrack::accounting_enabled();
+  auto enabled = conntrack::accounting_enabled(cfg.netfilter_sysctl_dir);
   if (!enabled) {
     spdlog::error("cannot read conntrack accounting setting: {}", enabled.error().message());
     return;
@@ -70,7 +70,7 @@ void ensure_accounting(const config::Config& cfg) {
         "drop --enable-conntrack-accounting=false");
     return;
   }
-  if (auto st = conntrack::enable_accounting(); !st) {
+  if (auto st = conntrack::enable_accounting(cfg.netfilter_sysctl_dir); !st) {
     spdlog::error(
         "net.netfilter.nf_conntrack_acct is 0 and cannot be enabled ({}): conntrack "
         "entries carry no byte counters and are not exported",
@@ -277,11 +277,12 @@ void wait_for_termination() {
 
 }  // namespace
 
-Status run_init(const config::Config& /*config*/) {
-  if (auto st = conntrack::enable_accounting(); !st) {
+Status run_init(const config::Config& cfg) {
+  if (auto st = conntrack::enable_accounting(cfg.netfilter_sysctl_dir); !st) {
     return std::unexpected(std::move(st.error()).wrap("init"));
   }
-  spdlog::info("init: net.netfilter.nf_conntrack_acct=1 in this network namespace");
+  spdlog::info("init: net.netfilter.nf_conntrack_acct=1 in this network namespace (through {})",
+               cfg.netfilter_sysctl_dir);
   return {};
 }
 

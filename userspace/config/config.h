@@ -47,6 +47,9 @@ struct Config {
   bool enable_conntrack_accounting = true;            // --enable-conntrack-accounting
   uint64_t ebpf_map_entries = 65536;                  // --ebpf-map-entries: eBPF flow keys/interval
   std::string bpf_root;                               // --bpf-root: bpffs holding Cilium's pins
+  // --netfilter-sysctl-dir: where `init` (and the agent) write nf_conntrack_acct; a container's
+  // /proc/sys is read-only, so the chart mounts the host's directory elsewhere.
+  std::string netfilter_sysctl_dir = "/proc/sys/net/netfilter";
   std::string cilium_version;                         // --cilium-version 1.16 (layout without BTF)
   CiliumLayout cilium_layout = CiliumLayout::kUnset;  // --cilium-layout A|B|C|D
   CiliumClock cilium_clock = CiliumClock::kAuto;      // --cilium-clock auto|ktime|jiffies

@@ -255,6 +255,13 @@ Status apply_bpf_root(Config& c, const RawValue& v) {
   return {};
 }
 
+Status apply_netfilter_sysctl_dir(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text.empty() || v.text.front() != '/') return problem("expected an absolute path");
+  c.netfilter_sysctl_dir = v.text;
+  return {};
+}
+
 Status apply_cilium_version(Config& c, const RawValue& v) {
   if (auto s = require_scalar(v); !s) return s;
   std::string_view t = v.text;
@@ -362,7 +369,7 @@ Status apply_config(Config& c, const RawValue& v) {
 }
 
 // The order here is the order of --help and docs/configuration.md.
-const std::array<Setting, 28> kTable{{
+const std::array<Setting, 29> kTable{{
     {{"read-interval", "EGRESSD_READ_INTERVAL", "DURATION", "5s",
       "interval between two reads of the flow sources (100ms to 1h)"},
      apply_read_interval},
@@ -410,6 +417,10 @@ const std::array<Setting, 28> kTable{{
       "set net.netfilter.nf_conntrack_acct=1 at start (needs CAP_NET_ADMIN)"},
      apply_conntrack_accounting,
      true},
+    {{"netfilter-sysctl-dir", "EGRESSD_NETFILTER_SYSCTL_DIR", "PATH", "/proc/sys/net/netfilter",
+      "directory of nf_conntrack_acct that init writes (a container's /proc/sys is read-only: "
+      "mount the host's elsewhere)"},
+     apply_netfilter_sysctl_dir},
     {{"bpf-root", "EGRESSD_BPF_ROOT", "PATH", "",
       "bpffs holding Cilium's pins (default: /sys/fs/bpf, then /run/cilium/bpffs)"},
      apply_bpf_root},

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -13,10 +14,14 @@
 namespace egressd::conntrack {
 
 namespace {
-constexpr const char* kAcctPath = "/proc/sys/net/netfilter/nf_conntrack_acct";
+std::string acct_path(std::string_view dir) {
+  return fmt::format("{}/nf_conntrack_acct", dir);
+}
 }  // namespace
 
-Result<bool> accounting_enabled() {
+Result<bool> accounting_enabled(std::string_view sysctl_dir) {
+  const std::string path = acct_path(sysctl_dir);
+  const char* kAcctPath = path.c_str();
   const int fd = ::open(kAcctPath, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return fail_errno(fmt::format("reading {} (is nf_conntrack loaded?)", kAcctPath));
@@ -33,7 +38,9 @@ Result<bool> accounting_enabled() {
   return fail(Errc::kParse, fmt::format("{}: unexpected content '{}'", kAcctPath, text));
 }
 
-Status enable_accounting() {
+Status enable_accounting(std::string_view sysctl_dir) {
+  const std::string path = acct_path(sysctl_dir);
+  const char* kAcctPath = path.c_str();
   const int fd = ::open(kAcctPath, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return fail_errno(fmt::format("opening {} for writing", kAcctPath));
   const ssize_t n = ::write(fd, "1\n", 2);

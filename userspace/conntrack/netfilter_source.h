@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "egressd/common/clock.h"
 #include "egressd/common/error.h"
@@ -32,9 +33,15 @@ struct NetfilterSourceOptions {
     const NetfilterSourceOptions& options, const LocalEndpointsView& endpoints, BatchSink& sink,
     SelfMetrics& metrics);
 
-// net.netfilter.nf_conntrack_acct of the current network namespace.
-[[nodiscard]] Result<bool> accounting_enabled();
-// Sets net.netfilter.nf_conntrack_acct=1 (entries created before keep no counters).
-[[nodiscard]] Status enable_accounting();
+// Where procfs shows the current network namespace's netfilter sysctls (procfs resolves
+// /proc/sys/net against the network namespace of the opening thread).
+inline constexpr std::string_view kNetfilterSysctlDir = "/proc/sys/net/netfilter";
+
+// net.netfilter.nf_conntrack_acct, read from `sysctl_dir`.
+[[nodiscard]] Result<bool> accounting_enabled(std::string_view sysctl_dir = kNetfilterSysctlDir);
+// Sets net.netfilter.nf_conntrack_acct=1 through `sysctl_dir` (a container's /proc/sys is
+// read-only: the chart's init container mounts the host's directory elsewhere); entries created
+// before keep no counters.
+[[nodiscard]] Status enable_accounting(std::string_view sysctl_dir = kNetfilterSysctlDir);
 
 }  // namespace egressd::conntrack

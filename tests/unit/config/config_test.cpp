@@ -57,6 +57,8 @@ const std::vector<SettingCase>& setting_cases() {
        [](const Config& c) { return !c.enable_conntrack_accounting; }},
       {"ebpf-map-entries", "EGRESSD_EBPF_MAP_ENTRIES", "131072",
        [](const Config& c) { return c.ebpf_map_entries == 131072; }},
+      {"netfilter-sysctl-dir", "EGRESSD_NETFILTER_SYSCTL_DIR", "/host/proc/sys/net/netfilter",
+       [](const Config& c) { return c.netfilter_sysctl_dir == "/host/proc/sys/net/netfilter"; }},
       {"bpf-root", "EGRESSD_BPF_ROOT", "/run/cilium/bpffs",
        [](const Config& c) { return c.bpf_root == "/run/cilium/bpffs"; }},
       {"cilium-version", "EGRESSD_CILIUM_VERSION", "v1.16.3",
