@@ -247,6 +247,7 @@ DnsNaming start_dns_naming(const config::Config& cfg, const exporter::ClusterInd
       clock, metrics);
   dns::DnsTracerOptions options;
   options.port = cfg.dns_port;
+  options.cgroup_path = cfg.dns_cgroup_path;
   const auto scope = [&index](const IpAddr& client) {
     return dns::scope_of(client, index.get().get());
   };

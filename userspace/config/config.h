@@ -35,18 +35,18 @@ struct Config {
   CtMode ct_mode = CtMode::kAuto;                 // --ct-mode auto|netfilter
   std::vector<std::string> exclude_namespaces{"kube-system"};  // --exclude-namespaces a,b
   bool group_public_ips = false;                               // --group-public-ips
-  std::string log_level = "info";                     // --log-level trace|debug|info|warn|error
-  uint16_t http_listen_port = 6061;                   // --http-listen-port (0: pick a free port)
-  std::string http_listen_address = "0.0.0.0";        // --http-listen-address (IPv4/IPv6 literal)
-  std::string inventory_path;                         // --inventory FILE (standalone mode)
-  std::string node_name;                              // --node-name, else NODE_NAME, else hostname
-  std::chrono::seconds metrics_series_ttl{600};       // --metrics-series-ttl: idle series expiry
-  uint64_t max_flows = 1'000'000;                     // --max-flows: reducer key bound
-  uint64_t queue_capacity = 1024;                     // --queue-capacity: batches in flight
-  uint64_t reducer_shards = 0;                        // --reducer-shards: 0 = one per available CPU
-  bool enable_conntrack_accounting = true;            // --enable-conntrack-accounting
-  uint64_t ebpf_map_entries = 65536;                  // --ebpf-map-entries: eBPF flow keys/interval
-  std::string bpf_root;                               // --bpf-root: bpffs holding Cilium's pins
+  std::string log_level = "info";                // --log-level trace|debug|info|warn|error
+  uint16_t http_listen_port = 6061;              // --http-listen-port (0: pick a free port)
+  std::string http_listen_address = "0.0.0.0";   // --http-listen-address (IPv4/IPv6 literal)
+  std::string inventory_path;                    // --inventory FILE (standalone mode)
+  std::string node_name;                         // --node-name, else NODE_NAME, else hostname
+  std::chrono::seconds metrics_series_ttl{600};  // --metrics-series-ttl: idle series expiry
+  uint64_t max_flows = 1'000'000;                // --max-flows: reducer key bound
+  uint64_t queue_capacity = 1024;                // --queue-capacity: batches in flight
+  uint64_t reducer_shards = 0;                   // --reducer-shards: 0 = one per available CPU
+  bool enable_conntrack_accounting = true;       // --enable-conntrack-accounting
+  uint64_t ebpf_map_entries = 65536;             // --ebpf-map-entries: eBPF flow keys/interval
+  std::string bpf_root;                          // --bpf-root: bpffs holding Cilium's pins
   // --netfilter-sysctl-dir: where `init` (and the agent) write nf_conntrack_acct; a container's
   // /proc/sys is read-only, so the chart mounts the host's directory elsewhere.
   std::string netfilter_sysctl_dir = "/proc/sys/net/netfilter";
@@ -58,10 +58,11 @@ struct Config {
   bool kube_watch_list = false;                       // --kube-watch-list: sendInitialEvents lists
   bool ebpf_dns_tracer_enabled = true;                // --ebpf-dns-tracer-enabled (docs/dns.md)
   uint16_t dns_port = 53;                             // --dns-port: responses come from this port
-  std::chrono::seconds dns_min_ttl{60};               // --dns-min-ttl: shortest name lifetime
-  std::chrono::seconds dns_max_ttl{3600};             // --dns-max-ttl: longest name lifetime
-  uint64_t dns_cache_size = 65536;                    // --dns-cache-size: (pod, address) entries
-  std::string config_file;                            // --config FILE
+  std::string dns_cgroup_path;  // --dns-cgroup-path: cgroup v2 dir to attach to ("": the root)
+  std::chrono::seconds dns_min_ttl{60};    // --dns-min-ttl: shortest name lifetime
+  std::chrono::seconds dns_max_ttl{3600};  // --dns-max-ttl: longest name lifetime
+  uint64_t dns_cache_size = 65536;         // --dns-cache-size: (pod, address) entries
+  std::string config_file;                 // --config FILE
 };
 
 enum class Command { kRun, kInit, kHelp, kVersion };

@@ -336,6 +336,13 @@ Status apply_dns_tracer(Config& c, const RawValue& v) {
   return apply_bool(c.ebpf_dns_tracer_enabled, v);
 }
 
+Status apply_dns_cgroup_path(Config& c, const RawValue& v) {
+  if (auto s = require_scalar(v); !s) return s;
+  if (v.text.empty() || v.text.front() != '/') return problem("expected an absolute path");
+  c.dns_cgroup_path = v.text;
+  return {};
+}
+
 Status apply_dns_port(Config& c, const RawValue& v) {
   if (auto s = require_scalar(v); !s) return s;
   const auto n = parse_uint(v.text);
@@ -369,7 +376,7 @@ Status apply_config(Config& c, const RawValue& v) {
 }
 
 // The order here is the order of --help and docs/configuration.md.
-const std::array<Setting, 29> kTable{{
+const std::array<Setting, 30> kTable{{
     {{"read-interval", "EGRESSD_READ_INTERVAL", "DURATION", "5s",
       "interval between two reads of the flow sources (100ms to 1h)"},
      apply_read_interval},
@@ -451,6 +458,10 @@ const std::array<Setting, 29> kTable{{
      true},
     {{"dns-port", "EGRESSD_DNS_PORT", "PORT", "53", "port DNS responses come from"},
      apply_dns_port},
+    {{"dns-cgroup-path", "EGRESSD_DNS_CGROUP_PATH", "PATH", "",
+      "cgroup v2 directory whose sockets the DNS tracer watches (default: the root of the "
+      "hierarchy this process sees; in a container, mount the host's and name it)"},
+     apply_dns_cgroup_path},
     {{"dns-min-ttl", "EGRESSD_DNS_MIN_TTL", "DURATION", "1m",
       "keep a DNS name at least this long, and while its flow has traffic"},
      apply_dns_min_ttl},

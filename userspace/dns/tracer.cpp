@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/magic.h>
 
 #include <algorithm>
 #include <array>
@@ -16,6 +17,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/statfs.h>
 
 #include "egressd/common/mountinfo.h"
 #include "egressd/common/unique_fd.h"
@@ -192,6 +194,12 @@ Result<std::unique_ptr<DnsTracer>> DnsTracer::start(const DnsTracerOptions& opti
 
   const UniqueFd cg(::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!cg) return fail_errno("opening cgroup " + cgroup);
+  if (struct statfs fs{}; ::fstatfs(cg.get(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
+    return fail(Errc::kInvalidArgument,
+                cgroup +
+                    " is not a cgroup v2 directory (--dns-cgroup-path: on a hybrid host the "
+                    "v2 hierarchy is /sys/fs/cgroup/unified)");
+  }
   errno = 0;
   impl->link = bpf_program__attach_cgroup(s->progs.egressd_dns_ingress, cg.get());
   if (impl->link == nullptr) {

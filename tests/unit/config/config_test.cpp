@@ -57,6 +57,8 @@ const std::vector<SettingCase>& setting_cases() {
        [](const Config& c) { return !c.enable_conntrack_accounting; }},
       {"ebpf-map-entries", "EGRESSD_EBPF_MAP_ENTRIES", "131072",
        [](const Config& c) { return c.ebpf_map_entries == 131072; }},
+      {"dns-cgroup-path", "EGRESSD_DNS_CGROUP_PATH", "/host/sys/fs/cgroup",
+       [](const Config& c) { return c.dns_cgroup_path == "/host/sys/fs/cgroup"; }},
       {"netfilter-sysctl-dir", "EGRESSD_NETFILTER_SYSCTL_DIR", "/host/proc/sys/net/netfilter",
        [](const Config& c) { return c.netfilter_sysctl_dir == "/host/proc/sys/net/netfilter"; }},
       {"bpf-root", "EGRESSD_BPF_ROOT", "/run/cilium/bpffs",
