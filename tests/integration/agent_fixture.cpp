@@ -29,7 +29,7 @@ void AgentTest::SetUp() {
   topo_ = std::make_unique<Topology>(TopologyOptions{.enable_conntrack_acct = false});
   dir_ = std::make_unique<TempDir>("agent");
   ASSERT_EQ(read_sysctl(topo_->node(), kAcct), "0");
-  const RunResult init = run_agent_init(topo_->node());
+  const RunResult init = init_accounting();
   ASSERT_TRUE(init.ok()) << init.describe();
   ASSERT_EQ(read_sysctl(topo_->node(), kAcct), "1") << "`egressd init` must enable accounting";
   const std::string source(GetParam());

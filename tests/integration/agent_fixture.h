@@ -37,6 +37,9 @@ class AgentTest : public ::testing::TestWithParam<std::string_view> {
   // Called once the topology exists, before the agent starts: a derived fixture adds to the
   // agent's options (kube_api_agent_test.cpp points it at a fake API server).
   virtual void configure_agent(AgentOptions& /*options*/) {}
+  // Enables conntrack accounting in the node namespace (`egressd init` there); a derived fixture
+  // may do it another way (container_test.cpp: the chart's init container).
+  virtual RunResult init_accounting() { return run_agent_init(topo_->node()); }
 
   [[nodiscard]] const Topology& topo() const { return *topo_; }
   [[nodiscard]] Agent& agent() { return *agent_; }

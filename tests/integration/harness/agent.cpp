@@ -40,8 +40,9 @@ std::string go_duration(std::chrono::milliseconds d) {
 ChildProcess start_agent(const Topology& topology, const std::filesystem::path& workdir,
                          const AgentOptions& options, uint16_t port,
                          const std::filesystem::path& log_path) {
-  std::vector<std::string> argv = {
-      checked_binary().string(),
+  std::vector<std::string> argv = options.launcher;
+  if (argv.empty()) argv.push_back(checked_binary().string());
+  const std::vector<std::string> args = {
       options.kubeconfig.empty() ? "--inventory" : "--kubeconfig",
       options.kubeconfig.empty() ? write_inventory(workdir).string() : options.kubeconfig.string(),
       "--node-name",
@@ -56,8 +57,9 @@ ChildProcess start_agent(const Topology& topology, const std::filesystem::path& 
       "debug",
       "--exclude-namespaces",
       ""};
+  argv.insert(argv.end(), args.begin(), args.end());
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
-  return ChildProcess::start(argv, topology.node(), log_path);
+  return ChildProcess::start(argv, options.launcher.empty() ? topology.node() : "", log_path);
 }
 
 }  // namespace
@@ -82,7 +84,7 @@ Agent::Agent(const Topology& topology, const std::filesystem::path& workdir, Age
       port_(free_tcp_port(topology.node(), kListenIp)),
       process_(start_agent(topology, workdir, options_, port_, log_path_)) {
   bool healthy =
-      poll_until([&] { return process_.exited() || get("/healthz").status == 200; }, 10s, 20ms);
+      poll_until([&] { return process_.exited() || get("/healthz").status == 200; }, 30s, 20ms);
   if (healthy && !process_.exited()) {
     // /readyz, where served, says the sources are running (404: not implemented, fine).
     healthy = poll_until(

@@ -27,6 +27,11 @@ struct AgentOptions {
   // Where the agent gets its Kubernetes objects: empty, the inventory file of the simulated
   // cluster (--inventory); else this kubeconfig (--kubeconfig), e.g. FakeClusterApi's.
   std::filesystem::path kubeconfig{};
+  // Empty: the agent binary runs in the node namespace. Else the command that runs the agent
+  // (e.g. `podman run ... IMAGE`), started in the test's own namespace and given the agent's
+  // arguments; it must put the agent in the node namespace itself and see the workdir's files
+  // at the same paths.
+  std::vector<std::string> launcher{};
 };
 
 class Agent {
