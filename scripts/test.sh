@@ -25,7 +25,8 @@ scripts/build.sh "$build_dir"
 sanitizers=${EGRESSD_SANITIZERS-asan tsan}
 
 # CPU-bound work that needs the build but not the test tiers runs meanwhile, at the lowest CPU
-# priority: the lint (clang-format, clang-tidy), the sanitizer builds and the GCC build. The integration tier
+# priority: the container image (needed first, by the package tier), the lint (clang-format,
+# clang-tidy), the sanitizer builds and the GCC build. The integration tier
 # spends most of its ~3 minutes waiting for read intervals, so this uses cores that would idle;
 # at nice 19 it yields the CPU to the tests whenever they need it. Each part writes its log and
 # exit code under $bg/, and the steps below wait for the part they need.
@@ -34,13 +35,15 @@ rm -rf "$bg"
 mkdir -p "$bg"
 setsid nice -n 19 bash -c '
   run() { local name=$1; shift; "$@" >"'"$bg"'/$name.log" 2>&1; echo $? >"'"$bg"'/$name.rc"; }
+  run image scripts/build-image.sh
   run lint scripts/lint.sh "'"$build_dir"'"
   for kind in '"$sanitizers"'; do run "build-$kind" scripts/sanitize.sh "$kind" "'"$build_dir"'" build; done
   run build-gcc scripts/check-gcc.sh "'"$build_dir"'"
 ' </dev/null &
 bg_pid=$!
-# Whatever ends this script (a failed tier, a signal) ends the background work too.
-trap 'kill -- -"$bg_pid" 2>/dev/null || true' EXIT
+# Whatever ends this script (a failed tier, a signal) ends the background work too, and removes
+# what the image build and the containers left (scripts/container-cleanup.sh).
+trap 'kill -- -"$bg_pid" 2>/dev/null || true; scripts/container-cleanup.sh' EXIT
 
 # Waits for background part $1 and shows its log (all of it on failure, else the last lines).
 wait_part() {
@@ -67,10 +70,20 @@ wait_part() {
 }
 
 # Tiers in order of cost; each tier fails fast so the first broken layer is the one reported.
-for label in unit bpf fuzz integration bench; do
+for label in unit bpf fuzz integration; do
   step "tests: $label"
   ctest --test-dir "$build_dir" -L "^${label}\$" --output-on-failure --no-tests=error
 done
+
+# The Dockerfile's image (built in the background above) and the Helm chart, for real
+# (docs/deployment.md): the chart's checks, then the image run as the chart renders it.
+step "tests: package"
+scripts/check-chart.sh "$build_dir/tools"
+wait_part image
+ctest --test-dir "$build_dir" -L "^package\$" --output-on-failure --no-tests=error
+
+step "tests: bench"
+ctest --test-dir "$build_dir" -L "^bench\$" --output-on-failure --no-tests=error
 
 step "format and lint"
 wait_part lint

@@ -7,10 +7,12 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "agent_fixture.h"
 #include "harness/cluster.h"
 #include "harness/ground_truth.h"
+#include "harness/kube_api.h"
 #include "harness/traffic.h"
 
 namespace egressd::testing {
@@ -105,6 +107,68 @@ TEST_P(PrometheusTest, ScrapesTheAgentAndSumsMatchTheGroundTruth) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sources, PrometheusTest, ::testing::ValuesIn(kSources), source_param_name);
+
+// The Grafana dashboard of the Helm chart (helm/egressd/dashboards/egressd.json) against a real
+// Prometheus that scraped the agent — fed by the FAKE API server, so the Kubernetes panels have
+// their metrics too — through a scenario: every query returns data. The other source's own
+// metrics (egressd_ebpf_* under netfilter, egressd_conntrack_* under eBPF) are the exception.
+class DashboardTest : public PrometheusTest {
+ protected:
+  void configure_agent(AgentOptions& options) override {
+    api_ = std::make_unique<FakeClusterApi>(topo(), workdir());
+    options.kubeconfig = api_->kubeconfig();
+  }
+  void TearDown() override {
+    PrometheusTest::TearDown();  // the agent first: it holds connections to the fake
+    api_.reset();
+  }
+
+  std::unique_ptr<FakeClusterApi> api_;
+};
+
+std::vector<std::string> dashboard_queries() {
+  simdjson::dom::parser parser;
+  const simdjson::dom::element dash =
+      parser.load(EGRESSD_SOURCE_DIR "/helm/egressd/dashboards/egressd.json");
+  std::vector<std::string> out;
+  for (const simdjson::dom::element panel : dash["panels"].get_array()) {
+    simdjson::dom::array targets;
+    if (panel["targets"].get(targets) != simdjson::SUCCESS) continue;  // rows
+    for (const simdjson::dom::element t : targets) {
+      std::string expr(t["expr"].get_string().value());
+      // Grafana's variable: at least four scrapes (one a second) in this window.
+      for (size_t at; (at = expr.find("$__rate_interval")) != std::string::npos;) {
+        expr.replace(at, std::string_view("$__rate_interval").size(), "30s");
+      }
+      out.push_back(std::move(expr));
+    }
+  }
+  return out;
+}
+
+TEST_P(DashboardTest, EveryQueryReturnsData) {
+  const std::string other = GetParam() == "ebpf" ? "egressd_conntrack_" : "egressd_ebpf_";
+  const auto queries = dashboard_queries();
+  ASSERT_GE(queries.size(), 20u);
+  tcp_flow(topo().pod_a(), topo().remote(), kPodR.ip4, 9000, kPodR.ip4, 9000, {{20000, 40000}});
+  tcp_flow(topo().pod_b(), topo().internet(), kInternetIp4, 443, kInternetIp4, 443,
+           {{3000, 50000}});
+  udp_flow(topo().pod_a(), topo().pod_b(), kPodB.ip4, 7000, kPodB.ip4, 7000, {{500, 700}});
+  (void)expect_agent_matches_truth();
+  for (const std::string& expr : queries) {
+    if (expr.find(other) != std::string::npos) continue;
+    std::vector<PromResult> got;
+    const bool data = poll_until(
+        [&] {
+          got = promtool_query(topo().node(), prometheus_->url(), expr);
+          return !got.empty();
+        },
+        60s, 500ms);
+    EXPECT_TRUE(data) << "no data: " << expr;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sources, DashboardTest, ::testing::ValuesIn(kSources), source_param_name);
 
 }  // namespace
 }  // namespace egressd::testing
