@@ -79,6 +79,16 @@ std::string host_cgroup2_root() {
   return *root;
 }
 
+// The image's entry point is the agent, and it runs with no network at all.
+TEST(Image, PrintsItsVersionWithoutANetwork) {
+  std::vector<std::string> argv = podman();
+  argv.insert(argv.end(),
+              {"run", "--rm", "--pull=never", "--network", "none", EGRESSD_IMAGE, "--version"});
+  const RunResult r = run(argv);
+  ASSERT_TRUE(r.ok()) << r.describe();
+  EXPECT_EQ(r.out, fmt::format("egressd {}\n", EGRESSD_VERSION));
+}
+
 class ContainerAgentTest : public AgentTest {
  protected:
   void SetUp() override {
