@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "egressd/common/file_input.h"
+
 namespace egressd {
 
 namespace {
@@ -60,11 +62,10 @@ std::vector<MountEntry> parse_mountinfo(std::string_view text) {
 }
 
 Result<std::vector<MountEntry>> read_mountinfo(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return fail_errno("reading " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_mountinfo(text.str());
+  // A node with thousands of pods has thousands of mounts: ~150 bytes each.
+  auto text = read_regular_file(path, uint64_t{16} << 20, path);
+  if (!text) return std::unexpected(std::move(text.error()));
+  return parse_mountinfo(*text);
 }
 
 Result<std::string> find_cgroup2_root(const std::vector<MountEntry>& mounts) {

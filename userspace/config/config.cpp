@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config/settings.h"
+#include "egressd/common/file_input.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -116,18 +117,16 @@ std::string invalid_value(const RawValue& raw, std::string_view problem) {
                      detail::table()[raw.setting].info.name, raw.origin.describe(), problem);
 }
 
-// The inventory is read later by the agent; checking now turns a typo into a start-up error
-// instead of a failure after the sources are attached.
-Status check_readable(const std::string& path, const RawValue& raw) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno(invalid_value(raw, "cannot open file"));
-  struct stat st{};
-  const int rc = ::fstat(fd, &st);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) return fail_errno(invalid_value(raw, "cannot stat file"), saved);
-  if (!S_ISREG(st.st_mode)) {
-    return fail(Errc::kInvalidArgument, invalid_value(raw, "not a regular file"));
+// The inventory and the kubeconfig are read later by the agent; checking now turns a typo (or a
+// FIFO, a directory, a huge file) into a start-up error instead of a failure, or a hang, after the
+// sources are attached.
+Status check_readable(const std::string& path, const RawValue& raw, uint64_t max_bytes) {
+  auto file = open_regular_file(path, max_bytes, "file");
+  if (!file) {
+    // "file: not a regular file (a FIFO)" -> "... (flag): not a regular file (a FIFO)"
+    std::string why = file.error().message();
+    if (why.starts_with("file: ")) why.erase(0, 6);
+    return fail(file.error().code(), invalid_value(raw, why));
   }
   return {};
 }
@@ -242,7 +241,7 @@ Result<Invocation> parse(const std::vector<std::string>& args, const Environment
       cfg.kubeconfig_path =
           (std::filesystem::path(config_path).parent_path() / cfg.kubeconfig_path).string();
     }
-    if (auto ok = check_readable(cfg.kubeconfig_path, *kc_raw); !ok) {
+    if (auto ok = check_readable(cfg.kubeconfig_path, *kc_raw, kMaxKubeconfigBytes); !ok) {
       return std::unexpected(std::move(ok.error()));
     }
   }
@@ -254,7 +253,7 @@ Result<Invocation> parse(const std::vector<std::string>& args, const Environment
       cfg.inventory_path =
           (std::filesystem::path(config_path).parent_path() / cfg.inventory_path).string();
     }
-    if (auto ok = check_readable(cfg.inventory_path, *inv_raw); !ok) {
+    if (auto ok = check_readable(cfg.inventory_path, *inv_raw, kMaxInventoryBytes); !ok) {
       return std::unexpected(std::move(ok.error()));
     }
   }

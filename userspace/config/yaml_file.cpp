@@ -12,12 +12,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/settings.h"
+#include "egressd/common/file_input.h"
 
 namespace egressd::config::detail {
 namespace {
 
 // A config file is a few hundred bytes; anything this large is the wrong file.
-constexpr size_t kMaxFileBytes = 1 << 20;
+constexpr uint64_t kMaxFileBytes = kMaxConfigFileBytes;
 
 std::string at(const std::string& path, const YAML::Mark& mark) {
   if (mark.is_null()) return path;
@@ -136,37 +137,13 @@ Result<std::vector<RawValue>> load_file(const std::string& path, const Origin& p
     return fmt::format("invalid value {} for --config ({}): {}", quote(path),
                        path_origin.describe(), why);
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno(bad("cannot open file"));
-  std::string text;
-  struct stat st{};
-  Status status;
-  if (::fstat(fd, &st) != 0) {
-    status = fail_errno(bad("cannot stat file"));
-  } else if (!S_ISREG(st.st_mode)) {
-    status = fail(Errc::kInvalidArgument, bad("not a regular file"));
-  } else if (static_cast<uint64_t>(st.st_size) > kMaxFileBytes) {
-    status = fail(Errc::kInvalidArgument, bad("larger than 1 MiB"));
-  } else {
-    char buf[8192];
-    while (true) {
-      const ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = fail_errno(bad("cannot read file"));
-        break;
-      }
-      if (n == 0) break;
-      text.append(buf, static_cast<size_t>(n));
-      if (text.size() > kMaxFileBytes) {
-        status = fail(Errc::kInvalidArgument, bad("larger than 1 MiB"));
-        break;
-      }
-    }
+  auto text = read_regular_file(path, kMaxFileBytes, "file");
+  if (!text) {
+    std::string why = text.error().message();
+    if (why.starts_with("file: ")) why.erase(0, 6);
+    return fail(text.error().code(), bad(why));
   }
-  ::close(fd);
-  if (!status) return std::unexpected(std::move(status.error()));
-  return parse_file_text(text, path);
+  return parse_file_text(*text, path);
 }
 
 }  // namespace egressd::config::detail

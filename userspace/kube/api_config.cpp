@@ -7,23 +7,14 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "egressd/common/file_input.h"
 #include "kube/json_reader.h"
 
 namespace egressd::kube {
 namespace {
 
-constexpr size_t kMaxKubeconfigBytes = size_t{4} << 20;
-
 Result<std::string> read_small_file(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail_errno(fmt::format("{} {}: cannot open", what, path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.size() > kMaxKubeconfigBytes) {
-    return fail(Errc::kInvalidArgument, fmt::format("{} {}: larger than 4 MiB", what, path));
-  }
-  return text;
+  return read_regular_file(path, kMaxKubeconfigBytes, fmt::format("{} {}", what, path));
 }
 
 std::string resolve(const std::string& base_dir, const std::string& path) {

@@ -7,6 +7,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 
+#include "egressd/common/file_input.h"
+
 namespace egressd::kube {
 namespace {
 
@@ -134,11 +136,10 @@ void HttpClient::refresh_token() {
   if (token_read_ != std::chrono::steady_clock::time_point{} && now - token_read_ < kTokenRecheck) {
     return;
   }
-  std::ifstream in(config_.token_file);
-  if (!in) return;  // keep the last token; the request will say 401 if it is wrong
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  auto read = read_regular_file(config_.token_file, kMaxTokenFileBytes,
+                                fmt::format("token file {}", config_.token_file));
+  if (!read) return;  // keep the last token; the request will say 401 if it is wrong
+  std::string token = std::move(*read);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
     token.pop_back();
   }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "egressd/common/file_input.h"
 #include "kube/object_json.h"
 
 namespace egressd::kube {
@@ -17,7 +18,6 @@ namespace {
 // structural index 4, strings 5/3; resident memory follows the number of JSON values). A
 // standalone inventory is a small cluster's worth — 256 MiB is some 20,000 full Pod documents —
 // so a bigger file is the wrong file (docs/inventory.md).
-constexpr size_t kMaxInventoryBytes = size_t{256} << 20;
 
 }  // namespace
 
@@ -34,33 +34,18 @@ Result<Inventory> parse_inventory(std::string_view json) {
 
 Result<Inventory> load_inventory(const std::string& path) {
   const std::string what = fmt::format("inventory {}", path);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_errno(what + ": cannot open");
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return fail_errno(what + ": cannot stat", saved);
-  }
-  if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) > kMaxInventoryBytes) {
-    ::close(fd);
-    return fail(Errc::kInvalidArgument, what + ": not a regular file of at most 256 MiB");
-  }
+  auto file = open_regular_file(path, kMaxInventoryBytes, what);
+  if (!file) return std::unexpected(std::move(file.error()));
   // Read straight into simdjson's padded buffer: no second copy of a large file.
-  simdjson::padded_string text(static_cast<size_t>(st.st_size));
+  simdjson::padded_string text(static_cast<size_t>(file->size));
   size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    const ssize_t n = ::read(file->fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      return fail_errno(what + ": cannot read", saved);
-    }
+    if (n < 0) return fail_errno(what + ": cannot read");
     if (n == 0) break;  // the file shrank while being read: parse what is there
     done += static_cast<size_t>(n);
   }
-  ::close(fd);
   if (done == 0) return fail(Errc::kParse, what + ": malformed JSON: empty document");
   simdjson::dom::parser parser;
   simdjson::dom::element doc;

@@ -1,7 +1,10 @@
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "harness/process.h"
 
@@ -53,6 +56,21 @@ TEST(Cli, BadValuesUnknownFlagsAndMissingFilesAreOneLine) {
                         "/nonexistent/inventory.json");
   expect_one_line_error(egressd({"--config", "/nonexistent/egressd.yaml"}),
                         "/nonexistent/egressd.yaml");
+}
+
+// A FIFO named as any input file: one line and exit 2 at once, not a hang in open() (the
+// harness's 20 s timeout would turn a hang into a failure).
+TEST(Cli, AFifoAsAnyInputFileIsRefusedAtOnce) {
+  const auto fifo =
+      std::filesystem::temp_directory_path() / ("egressd-cli-fifo-" + std::to_string(::getpid()));
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const char* flag : {"--inventory", "--config", "--kubeconfig"}) {
+    SCOPED_TRACE(flag);
+    const RunResult r = egressd({flag, fifo.string()});
+    EXPECT_FALSE(r.timed_out);
+    expect_one_line_error(r, "not a regular file (a FIFO)");
+  }
+  std::filesystem::remove(fifo);
 }
 
 TEST(Cli, UnknownYamlKeyIsOneLine) {

@@ -181,7 +181,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "cannot open file: No such file or directory"},
         ErrorCase{{"--inventory=/"},
                   {},
-                  "invalid value \"/\" for --inventory (flag): not a regular file"},
+                  "invalid value \"/\" for --inventory (flag): not a regular file (a directory)"},
         ErrorCase{{"--config=/nonexistent/egressd.yaml"},
                   {},
                   "invalid value \"/nonexistent/egressd.yaml\" for --config (flag): cannot open "
@@ -326,7 +326,7 @@ TEST(BadConfigFile, DeepNestingDoesNotCrash) {
 TEST(BadConfigFile, DirectoryAsConfig) {
   ScratchDir dir;
   EXPECT_EQ(error_of({"--config", dir.path()}),
-            "invalid value \"" + dir.path() + "\" for --config (flag): not a regular file");
+            "invalid value \"" + dir.path() + "\" for --config (flag): not a regular file (a directory)");
 }
 
 TEST(BadConfigFile, BinaryGarbage) {

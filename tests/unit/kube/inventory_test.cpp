@@ -203,7 +203,7 @@ TEST(Inventory, MissingFile) {
   ASSERT_FALSE(inv.has_value());
   EXPECT_EQ(inv.error().code(), Errc::kNotFound);
   EXPECT_EQ(inv.error().message(),
-            "inventory /nonexistent/egressd/inventory.json: cannot open: No such file or "
+            "inventory /nonexistent/egressd/inventory.json: cannot open file: No such file or "
             "directory");
 }
 
@@ -212,7 +212,7 @@ TEST(Inventory, DirectoryIsNotAnInventory) {
   ASSERT_FALSE(inv.has_value());
   EXPECT_EQ(inv.error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(inv.error().message(),
-            "inventory " + kFixtures + "malformed: not a regular file of at most 256 MiB");
+            "inventory " + kFixtures + "malformed: not a regular file (a directory)");
 }
 
 TEST(Inventory, EmptyDocument) {
