@@ -44,9 +44,21 @@ bool names_a_flag(std::string_view arg) {
 }
 
 // Go flag syntax, which castai/egressd users already write: --name value, --name=value, one or
-// two dashes, booleans as --name or --name=false. --help and --version end the scan at once.
+// two dashes, booleans as --name or --name=false. --help and --version win over everything else
+// on the line, wherever they stand (before a `--`): `egressd --bogus --help` prints the help.
 Result<FlagScan> scan_flags(const std::vector<std::string>& args) {
   FlagScan scan;
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    if (a == "-h" || a == "--h" || a == "-help" || a == "--help") {
+      scan.command = Command::kHelp;
+      return scan;
+    }
+    if (a == "-version" || a == "--version") {
+      scan.command = Command::kVersion;
+      return scan;
+    }
+  }
   const Origin origin{Origin::Kind::kFlag, {}, 0};
   bool flags_done = false;
   for (size_t i = 0; i < args.size(); ++i) {

@@ -60,6 +60,16 @@ TEST(Cli, BadValuesUnknownFlagsAndMissingFilesAreOneLine) {
 
 // A FIFO named as any input file: one line and exit 2 at once, not a hang in open() (the
 // harness's 20 s timeout would turn a hang into a failure).
+// --help and --version win over everything else on the line (docs/configuration.md).
+TEST(Cli, HelpWinsOverABadFlag) {
+  auto r = egressd({"--bogus", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.out.find("--read-interval"), std::string::npos);
+  r = egressd({"--read-interval", "5x", "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.out.rfind("egressd ", 0), 0u) << r.out;
+}
+
 TEST(Cli, AFifoAsAnyInputFileIsRefusedAtOnce) {
   const auto fifo =
       std::filesystem::temp_directory_path() / ("egressd-cli-fifo-" + std::to_string(::getpid()));
