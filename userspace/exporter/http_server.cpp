@@ -26,6 +26,12 @@ constexpr unsigned kFeatureIpv6 = 8;  // mg_check_feature bit for USE_IPV6
 int handle(mg_connection* conn, void* data) {
   const auto* route = static_cast<const HttpRoute*>(data);
   const mg_request_info* info = mg_get_request_info(conn);
+  // civetweb hands a route every path it prefixes, in any case (/metricsX, /METRICS,
+  // /healthz/x): a route answers its own path only.
+  if (info == nullptr || info->local_uri == nullptr || route->path != info->local_uri) {
+    mg_send_http_error(conn, 404, "%s", "not found\n");
+    return 404;
+  }
   if (info == nullptr || (std::string_view(info->request_method) != "GET" &&
                           std::string_view(info->request_method) != "HEAD")) {
     mg_send_http_error(conn, 405, "%s", "only GET and HEAD\n");

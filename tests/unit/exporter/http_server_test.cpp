@@ -35,6 +35,12 @@ TEST(HttpServer, ServesRoutesOnAnEphemeralPort) {
   r = http_get((*server)->port(), "/nope");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
+  // Routes match their path exactly: no prefix, no other case.
+  for (const char* other : {"/healthzX", "/HEALTHZ", "/healthz/x", "/Healthz"}) {
+    r = http_get((*server)->port(), other);
+    ASSERT_TRUE(r) << other;
+    EXPECT_EQ(r->status, 404) << other;
+  }
   r = http_request("POST", (*server)->port(), "/healthz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
