@@ -6,7 +6,10 @@ namespace egressd {
 
 std::optional<IpAddr> IpAddr::parse(std::string_view text) noexcept {
   char buf[INET6_ADDRSTRLEN + 1];
-  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  // An embedded NUL would end inet_pton()'s string early: "10.0.0.1\0junk" is not an address.
+  if (text.empty() || text.size() >= sizeof(buf) || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   text.copy(buf, text.size());
   buf[text.size()] = '\0';
   uint8_t bytes[16];

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "kube/json_reader.h"
+#include "kube/names.h"
 
 namespace egressd::kube {
 namespace {
@@ -37,14 +38,31 @@ std::optional<object> read_metadata(JsonReader& r, object root, std::string& nam
     r.missing(JsonPath{"metadata"}, "name");
     return std::nullopt;
   }
+  if (!is_dns_subdomain(*n)) {
+    r.invalid(JsonPath{"metadata"}, "name", fmt::format("not a Kubernetes name: {}", quote(*n)));
+    return std::nullopt;
+  }
   name = *n;
   return meta;
+}
+
+// A name read from an optional field, checked with `valid`; records why when it does not pass.
+std::string_view checked(JsonReader& r, std::optional<std::string_view> text,
+                         bool (*valid)(std::string_view) noexcept, const JsonPath& at,
+                         std::string_view key, std::string_view what) {
+  if (!text || text->empty()) return {};
+  if (!valid(*text)) {
+    r.invalid(at, key, fmt::format("not a Kubernetes {}: {}", what, quote(*text)));
+    return {};
+  }
+  return *text;
 }
 
 // The label's value, or "" when absent or empty (an empty zone label says nothing).
 std::string_view label(JsonReader& r, std::optional<object> labels, std::string_view key) {
   if (!labels) return {};
-  return r.get_string(*labels, key, JsonPath{"metadata.labels"}).value_or(std::string_view{});
+  return checked(r, r.get_string(*labels, key, JsonPath{"metadata.labels"}), is_label_value,
+                 JsonPath{"metadata.labels"}, key, "label value");
 }
 
 void read_owner(JsonReader& r, object meta, Pod& pod) {
@@ -62,6 +80,10 @@ void read_owner(JsonReader& r, object meta, Pod& pod) {
     if (!kind || kind->empty()) r.missing(at, "kind");
     if (!name || name->empty()) r.missing(at, "name");
     if (r.failed()) return;
+    if (checked(r, kind, is_kind, at, "kind", "kind").empty() ||
+        checked(r, name, is_dns_subdomain, at, "name", "name").empty()) {
+      return;
+    }
     pod.owner.kind = *kind;
     pod.owner.name = *name;
   }
@@ -164,9 +186,9 @@ Result<Pod> pod_from_json(element obj, std::string_view where) {
   if (!meta) return std::unexpected(r.take_error());
   // The API server always sets the namespace; a hand-written inventory may omit it, and then it
   // means what it means to kubectl: "default".
-  pod.namespace_name =
-      r.get_string(*meta, "namespace", JsonPath{"metadata"}).value_or(std::string_view{});
-  if (pod.namespace_name.empty()) pod.namespace_name = "default";
+  pod.namespace_name = checked(r, r.get_string(*meta, "namespace", JsonPath{"metadata"}),
+                               is_dns_label, JsonPath{"metadata"}, "namespace", "namespace");
+  if (pod.namespace_name.empty() && !r.failed()) pod.namespace_name = "default";
   r.set_object(pod.namespace_name, pod.name);
   pod.uid = r.get_string(*meta, "uid", JsonPath{"metadata"}).value_or(std::string_view{});
   if (const auto created = r.get_string(*meta, "creationTimestamp", JsonPath{"metadata"})) {
@@ -183,7 +205,8 @@ Result<Pod> pod_from_json(element obj, std::string_view where) {
   read_owner(r, *meta, pod);
 
   if (const auto spec = r.get_object(*root, "spec", JsonPath{})) {
-    pod.node_name = r.get_string(*spec, "nodeName", JsonPath{"spec"}).value_or(std::string_view{});
+    pod.node_name = checked(r, r.get_string(*spec, "nodeName", JsonPath{"spec"}), is_dns_subdomain,
+                            JsonPath{"spec"}, "nodeName", "node name");
     pod.host_network = r.get_bool(*spec, "hostNetwork", JsonPath{"spec"}).value_or(false);
   }
   if (const auto status = r.get_object(*root, "status", JsonPath{})) {

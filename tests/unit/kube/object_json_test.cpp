@@ -132,10 +132,31 @@ TEST(PodJson, ErrorsNameTheObjectAndField) {
 }
 
 TEST(PodJson, UntrustedTextStaysOnOneLine) {
-  const std::string msg =
-      pod_error(R"({"metadata":{"name":"a\nb"},"status":{"podIP":"1.2.3.4\n5"}})");
-  EXPECT_EQ(msg,
-            "object (Pod default/a\\x0ab): status.podIP: invalid IP address \"1.2.3.4\\x0a5\"");
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a\nb"}})"),
+            "object (Pod): metadata.name: not a Kubernetes name: \"a\\x0ab\"");
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a"},"status":{"podIP":"1.2.3.4\n5"}})"),
+            "object (Pod default/a): status.podIP: invalid IP address \"1.2.3.4\\x0a5\"");
+}
+
+// Strings Kubernetes would never write — NUL, control characters, newlines, capitals where names
+// are lower case — are refused with the field that holds them, not carried into labels and logs.
+TEST(PodJson, NamesMustBeKubernetesNames) {
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a","namespace":"Team_A"}})"),
+            "object (Pod): metadata.namespace: not a Kubernetes namespace: \"Team_A\"");
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a\u0000b"}})"),
+            "object (Pod): metadata.name: not a Kubernetes name: \"a\\x00b\"");
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a"},"spec":{"nodeName":"node\t1"}})"),
+            "object (Pod default/a): spec.nodeName: not a Kubernetes node name: \"node\\x091\"");
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a"},"status":{"podIP":"10.0.0.1\u0000x"}})"),
+            "object (Pod default/a): status.podIP: invalid IP address \"10.0.0.1\\x00x\"")
+      << "an embedded NUL does not cut the address short";
+  EXPECT_EQ(pod_error(R"({"metadata":{"name":"a","ownerReferences":[{"controller":true,)"
+                      R"("kind":"Replica Set","name":"web"}]}})"),
+            "object (Pod default/a): metadata.ownerReferences[0].kind: not a Kubernetes kind: "
+            "\"Replica Set\"");
+  EXPECT_TRUE(parse_pod(R"({"metadata":{"name":"web-7d9f.v2","namespace":"team-a"},)"
+                        R"("spec":{"nodeName":"ip-10-0-1-5.eu-west-1.compute.internal"}})"))
+      << "real names pass";
 }
 
 TEST(PodJson, MalformedJson) {
@@ -184,6 +205,14 @@ TEST(NodeJson, Errors) {
   ASSERT_FALSE(bad_addresses.has_value());
   EXPECT_EQ(bad_addresses.error().message(),
             "object (Node n1): status.addresses: expected an array, got an object");
+  // A zone with a newline would split the log line that names it, and a metric label.
+  auto newline_zone = parse_node(
+      R"({"metadata":{"name":"n1","labels":{"topology.kubernetes.io/zone":"eu-1a\ninfo fake"}}})");
+  ASSERT_FALSE(newline_zone.has_value());
+  EXPECT_EQ(newline_zone.error().message(),
+            "object (Node n1): metadata.labels[\"topology.kubernetes.io/zone\"]: not a Kubernetes "
+            "label value: \"eu-1a\\x0ainfo fake\"");
+  EXPECT_FALSE(parse_node(R"({"metadata":{"name":"Node_1"}})").has_value());
 }
 
 // The watch client (issue 7) parses each event line itself and hands the "object" element here.
