@@ -3,7 +3,9 @@
 // scratch directory under /tmp. Pins live there and nowhere else — /sys/fs/bpf is never touched —
 // and vanish with the mount: TearDown unmounts and removes the directory, and if the process
 // dies first its mount namespace (and the mount) dies with it; the next run sweeps the empty
-// directory left behind.
+// directory left behind — only a dead process's: removing a directory that is a mountpoint in
+// another namespace detaches that mount, so sweeping a live run's directory (a second build's
+// tests running at the same time) would pull its bpffs away mid-test (seen as EPERM on pin).
 #pragma once
 
 #include <dirent.h>
@@ -17,12 +19,14 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/run_owner.h"
 #include "unit/cilium/ct_fixtures.h"
 
 namespace egressd::cilium::testing {
@@ -62,8 +66,9 @@ class BpffsEnvironment final : public ::testing::Environment {
     ASSERT_EQ(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
         << std::strerror(errno);
     sweep();
-    char tmpl[] = "/tmp/egd-cilium-bpffs-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr) << std::strerror(errno);
+    std::string tmpl =
+        "/tmp/" + egressd::testing::own_run_prefix() + std::string(kScratchSuffix) + "XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
     dir_ = tmpl;
     ASSERT_EQ(mount("bpf", dir_.c_str(), "bpf", 0, nullptr), 0) << std::strerror(errno);
     mounted_ = true;
@@ -101,13 +106,17 @@ class BpffsEnvironment final : public ::testing::Environment {
   static void sweep() {
     if (DIR* d = opendir("/tmp")) {
       while (const dirent* e = readdir(d)) {
-        if (std::strncmp(e->d_name, "egd-cilium-bpffs-", 17) == 0) {
+        const std::string_view name = e->d_name;
+        if (name.find(kScratchSuffix) != std::string_view::npos &&
+            egressd::testing::is_stale_run_name(name)) {
           rmdir((std::string("/tmp/") + e->d_name).c_str());
         }
       }
       closedir(d);
     }
   }
+
+  static constexpr std::string_view kScratchSuffix = "cilium-bpffs-";
 
   int unshare_errno_;
   std::string dir_;

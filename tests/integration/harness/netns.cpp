@@ -18,6 +18,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "common/run_owner.h"
 #include "harness/cleanup.h"
 #include "harness/inet.h"
 #include "harness/process.h"
@@ -26,31 +27,6 @@ namespace egressd::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr std::string_view kPrefixRoot = "egd";
-
-// The pid in "egd<pid>-...", or 0 when the name does not follow the pattern.
-pid_t owner_pid(std::string_view name) {
-  if (!name.starts_with(kPrefixRoot)) {
-    return 0;
-  }
-  name.remove_prefix(kPrefixRoot.size());
-  pid_t pid = 0;
-  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-  if (ec != std::errc() || end == name.data() || end == name.data() + name.size() || *end != '-') {
-    return 0;
-  }
-  return pid;
-}
-
-bool pid_alive(pid_t pid) {
-  return ::kill(pid, 0) == 0 || errno == EPERM;
-}
-
-bool is_stale(std::string_view name) {
-  const pid_t pid = owner_pid(name);
-  return pid > 0 && pid != ::getpid() && !pid_alive(pid);
-}
 
 // Kills every process whose network namespace is the one bound at `ns_path`.
 void kill_processes_in(const fs::path& ns_path) {
@@ -90,7 +66,7 @@ void delete_netns(const std::string& name) {
 }  // namespace
 
 const std::string& run_prefix() {
-  static const std::string prefix = fmt::format("{}{}-", kPrefixRoot, ::getpid());
+  static const std::string prefix = own_run_prefix();
   return prefix;
 }
 
@@ -105,7 +81,7 @@ void sweep_stale_runs_now() {
     std::vector<fs::path> stale;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (is_stale(entry.path().filename().string())) {
+      if (is_stale_run_name(entry.path().filename().string())) {
         stale.push_back(entry.path());
       }
     }
