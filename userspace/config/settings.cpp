@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "egressd/common/ip.h"
+#include "egressd/common/kube_names.h"
 #include "egressd/common/log.h"
 
 namespace egressd::config::detail {
@@ -106,14 +107,6 @@ Status apply_ct_mode(Config& c, const RawValue& v) {
   return {};
 }
 
-// A Kubernetes namespace name is an RFC 1123 label (k8s.io/apimachinery validation).
-bool is_dns_label(std::string_view s) {
-  if (s.empty() || s.size() > 63) return false;
-  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
-}
-
 std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
   while (true) {
@@ -131,7 +124,7 @@ std::vector<std::string> split_list(std::string_view text) {
 Status apply_exclude_namespaces(Config& c, const RawValue& v) {
   std::vector<std::string> items = v.items ? *v.items : split_list(v.text);
   for (const auto& ns : items) {
-    if (!is_dns_label(ns)) {
+    if (!kube::is_dns_label(ns)) {
       return problem(fmt::format(
           "{} is not a namespace name (lowercase letters, digits and '-', at most 63)", quote(ns)));
     }

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "egressd/common/kube_names.h"
 #include "kube/json_reader.h"
-#include "kube/names.h"
 
 namespace egressd::kube {
 namespace {

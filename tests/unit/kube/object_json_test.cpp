@@ -157,6 +157,12 @@ TEST(PodJson, NamesMustBeKubernetesNames) {
   EXPECT_TRUE(parse_pod(R"({"metadata":{"name":"web-7d9f.v2","namespace":"team-a"},)"
                         R"("spec":{"nodeName":"ip-10-0-1-5.eu-west-1.compute.internal"}})"))
       << "real names pass";
+  // A CronJob's pod: one part of 87 characters (the 63 cap is for labels, not subdomain parts).
+  EXPECT_TRUE(parse_pod(R"({"metadata":{"name":"nightly-warehouse-export-to-bigquery-with-)"
+                        R"(retention-policy-28937460-5k2x7","ownerReferences":[{"controller":)"
+                        R"(true,"kind":"Job","name":"nightly-warehouse-export-to-bigquery-with-)"
+                        R"(retention-policy-28937460"}]}})"))
+      << "a generated name longer than 63 characters passes";
 }
 
 TEST(PodJson, MalformedJson) {

@@ -1,4 +1,4 @@
-#include "kube/names.h"
+#include "egressd/common/kube_names.h"
 
 namespace egressd::kube {
 
@@ -11,24 +11,28 @@ constexpr bool alnum(char c) noexcept {
   return lower_alnum(c) || (c >= 'A' && c <= 'Z');
 }
 
-}  // namespace
-
-bool is_dns_label(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 63 || !lower_alnum(s.front()) || !lower_alnum(s.back())) {
-    return false;
-  }
+// [a-z0-9]([-a-z0-9]*[a-z0-9])? of any length.
+bool is_rfc1123_part(std::string_view s) noexcept {
+  if (s.empty() || !lower_alnum(s.front()) || !lower_alnum(s.back())) return false;
   for (const char c : s) {
     if (!lower_alnum(c) && c != '-') return false;
   }
   return true;
 }
 
+}  // namespace
+
+bool is_dns_label(std::string_view s) noexcept {
+  return s.size() <= 63 && is_rfc1123_part(s);
+}
+
 bool is_dns_subdomain(std::string_view s) noexcept {
+  // apimachinery's IsDNS1123Subdomain caps the whole name at 253 and nothing else: a part
+  // between dots may be longer than 63 (generated pod names of Jobs, Tekton and Argo often are).
   if (s.empty() || s.size() > 253) return false;
   while (true) {
     const size_t dot = s.find('.');
-    // Labels of a subdomain may be up to 63 each; is_dns_label() checks that.
-    if (!is_dns_label(s.substr(0, dot))) return false;
+    if (!is_rfc1123_part(s.substr(0, dot))) return false;
     if (dot == std::string_view::npos) return true;
     s.remove_prefix(dot + 1);
   }

@@ -10,7 +10,8 @@ namespace egressd::kube {
 
 // RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 (namespace names).
 [[nodiscard]] bool is_dns_label(std::string_view s) noexcept;
-// RFC 1123 subdomain: dot-separated labels, at most 253 (pod, node, owner names).
+// RFC 1123 subdomain: dot-separated parts of the label syntax (no per-part cap), at most 253 in
+// all (pod, node, owner names).
 [[nodiscard]] bool is_dns_subdomain(std::string_view s) noexcept;
 // A label value: empty, or at most 63 of [-_.a-zA-Z0-9] starting and ending alphanumeric (zones).
 [[nodiscard]] bool is_label_value(std::string_view s) noexcept;
