@@ -10,14 +10,20 @@ import sys
 
 profile = json.load(open("/usr/share/containers/seccomp.json"))
 # containers-common answers bpf() and perf_event_open() without CAP_SYS_ADMIN with an explicit
-# EPERM rule, which would also match (and win over) the rules below: those two leave it, and the
-# profile's default action answers them when no rule allows.
+# EPERM rule, which would also match (and win over) the ALLOW rules below: those two leave it...
 for rule in profile["syscalls"]:
     if rule["action"] == "SCMP_ACT_ERRNO" and "excludes" in rule:
         rule["names"] = [n for n in rule["names"] if n not in ("bpf", "perf_event_open")]
 profile["syscalls"] = [r for r in profile["syscalls"] if r["names"]]
-profile["syscalls"] += [
-    {"names": ["bpf"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_BPF"]}},
-    {"names": ["perf_event_open"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_PERFMON"]}},
-]
+# ...and get the rules containerd and Docker have: allowed with CAP_BPF / CAP_PERFMON (or
+# CAP_SYS_ADMIN, still allowed by the rule above), else EPERM. Without the EPERM rule the
+# profile's default action would answer, and containers-common's is ENOSYS where containerd's
+# and Docker's is EPERM: a container lacking the capability would see another error than on a
+# cluster. (containers-common skips an `excludes` rule when any one of its capabilities is held.)
+for name, cap in (("bpf", "CAP_BPF"), ("perf_event_open", "CAP_PERFMON")):
+    profile["syscalls"] += [
+        {"names": [name], "action": "SCMP_ACT_ALLOW", "includes": {"caps": [cap]}},
+        {"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+         "excludes": {"caps": [cap, "CAP_SYS_ADMIN"]}},
+    ]
 json.dump(profile, open(sys.argv[1], "w"), indent=1)
