@@ -13,7 +13,13 @@ source scripts/container-env.sh
 
 base=docker.io/library/debian:bookworm
 if ! podman image exists "$base"; then
-  mirror=$(sed -n 's/^URIs: //p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+  # This machine's Debian mirror (deb822 sources, else the one-line format), else Debian's own.
+  mirror=
+  if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+    mirror=$(sed -n '/^URIs: /{s/^URIs: *\([^ ]*\).*/\1/p;q}' /etc/apt/sources.list.d/debian.sources)
+  elif [[ -f /etc/apt/sources.list ]]; then
+    mirror=$(awk '$1 == "deb" && $2 !~ /^\[/ { print $2; exit }' /etc/apt/sources.list)
+  fi
   mirror=${mirror:-http://deb.debian.org/debian}
   rootfs=$containers_dir/debootstrap
   rm -rf "$rootfs"

@@ -56,7 +56,8 @@ render podmonitor --set podMonitor.enabled=true --set prometheusScrape.enabled=f
 render config --set-json 'config={"max-flows":500000,"group-public-ips":true}' \
   --set-json 'extraArgs={"queue-capacity":"2048"}' --set image.tag=test --set logLevel=debug
 render minimal --set rbac.create=false --set serviceAccount.create=false \
-  --set service.enabled=false --set dashboard.enabled=false --set conntrackAccounting.init=false
+  --set service.enabled=false --set dashboard.enabled=false --set conntrackAccounting.init=false \
+  --set seccompProfile.type=Localhost --set seccompProfile.localhostProfile=profiles/egressd.json
 
 # What each source gets, from the rendered DaemonSets (README.md, "Privileges").
 expect_caps() {  # expect_caps NAME CAPS-JSON
@@ -76,16 +77,25 @@ expect_caps netfilter-no-dns '["NET_ADMIN"]'
 expect_caps cilium '[]'
 expect_caps cilium-btf '["BPF", "NET_ADMIN", "PERFMON", "SYS_ADMIN"]'
 grep -q 'name: conntrack-accounting' "$out/netfilter.yaml"
-! grep -q 'name: conntrack-accounting' "$out/ebpf.yaml"
-! grep -q '/proc/sys/net/netfilter' "$out/cilium.yaml"
+# (`! grep` would check nothing: set -e ignores a status inverted with `!`.)
+refuse_text() {
+  if grep -q "$2" "$out/$1.yaml"; then
+    echo "check-chart: the $1 rendering has '$2'" >&2
+    exit 1
+  fi
+}
+refuse_text ebpf 'name: conntrack-accounting'
+refuse_text cilium '/proc/sys/net/netfilter'
 grep -q 'mountPropagation: HostToContainer' "$out/cilium.yaml"
 grep -q 'kind: ServiceMonitor' "$out/servicemonitor.yaml"
 grep -q 'kind: PodMonitor' "$out/podmonitor.yaml"
 echo "check-chart: $(ls "$out"/*.yaml | wc -l) renderings valid"
 
 # values.schema.json refuses wrong types, unknown keys and bad enums, each with helm's message.
+refused=0
 refuse() {  # refuse DESCRIPTION [helm template args...]
   local what=$1
+  refused=$((refused + 1))
   shift
   if "$helm" template egressd "$chart" "$@" >/dev/null 2>"$out/refused.txt"; then
     echo "check-chart: values.schema.json accepted $what" >&2
@@ -106,7 +116,12 @@ refuse "a bad log level" --set logLevel=verbose
 refuse "a bad namespace name" --set 'excludeNamespaces={Kube_System}'
 refuse "an unknown resource" --set resources.requests.gpu=1
 refuse "a bad Cilium version" --set cilium.version=latest
-echo "check-chart: 12 wrong values refused"
+# A number from a values file is a float to Helm: --max-flows=1e+06 would reach the agent.
+printf 'extraArgs:\n  max-flows: 1000000\n' >"$out/number-arg.yaml"
+refuse "a number as an extra flag's value" -f "$out/number-arg.yaml"
+refuse "a Localhost seccomp profile without its file" --set seccompProfile.type=Localhost
+refuse "a profile file for RuntimeDefault" --set seccompProfile.localhostProfile=egressd.json
+echo "check-chart: $refused wrong values refused"
 
 # Every PromQL expression of the dashboard parses: as recording rules for promtool.
 /usr/bin/python3 - "$chart/dashboards/egressd.json" "$out/dashboard-rules.yaml" <<'PY'

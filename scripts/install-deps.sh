@@ -40,6 +40,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node.js and npm for scripts/check-chart.sh: any install will do (a machine may have NodeSource's
+# nodejs, which ships npm and conflicts with Debian's npm package), Debian's when there is none.
+if [[ ${EGRESSD_DEPS:-all} != build ]] && ! { command -v node && command -v npm; } >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -66,8 +66,8 @@ void ensure_accounting(const config::Config& cfg) {
   if (!cfg.enable_conntrack_accounting) {
     spdlog::error(
         "net.netfilter.nf_conntrack_acct is 0 in this network namespace: conntrack "
-        "entries carry no byte counters and are not exported; run `egressd init` or "
-        "drop --enable-conntrack-accounting=false");
+        "entries carry no byte counters and are not exported; run `egressd init` (the Helm "
+        "chart's conntrackAccounting.init) or drop --enable-conntrack-accounting=false");
     return;
   }
   if (auto st = conntrack::enable_accounting(cfg.netfilter_sysctl_dir); !st) {
