@@ -253,8 +253,10 @@ void Reducer::Impl::close_and_publish() {
       BufferPool::share(core.close_interval(interval_start, end, buffers->take()), buffers);
   interval_start = end;
   published_flows.set(static_cast<double>(snapshot->flows.size()));
-  publisher.offer(std::move(snapshot));  // returns at once unless called without room (shutdown)
+  // Counted before the consumers can see it: whoever observes a published snapshot (a sink, or
+  // egressd_snapshots_consumed_total) finds it in egressd_intervals_total already.
   intervals.inc();
+  publisher.offer(std::move(snapshot));  // returns at once unless called without room (shutdown)
   interval_seconds.set(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
