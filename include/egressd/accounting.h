@@ -48,8 +48,10 @@ struct ReportingSides {
 enum class SideVerdict : uint8_t {
   kReports,           // this side reports the connection
   kTransit,           // this side is not on this node
-  kOtherSideReports,  // this side is on the node, but the connection is the other side's: a
-                      // local pod's (node <-> pod), or the node's initiator (node <-> node)
+  kPodReports,        // this side is a node address and the other a local pod, whose connection
+                      // it is (node <-> pod, rule 1)
+  kInitiatorReports,  // this side is the responder of a node <-> node connection, which the
+                      // initiator reports (rule 2)
 };
 
 // The verdict for one side: `self` is the initiator or the responder of the connection.
@@ -58,7 +60,22 @@ enum class SideVerdict : uint8_t {
   const ReportingSides r = reporting_sides(initiator, responder);
   if (self_is_initiator ? r.initiator : r.responder) return SideVerdict::kReports;
   const EndpointKind self = self_is_initiator ? initiator : responder;
-  return self == EndpointKind::kOther ? SideVerdict::kTransit : SideVerdict::kOtherSideReports;
+  const EndpointKind other = self_is_initiator ? responder : initiator;
+  if (self == EndpointKind::kOther) return SideVerdict::kTransit;
+  return other == EndpointKind::kLocalPod ? SideVerdict::kPodReports
+                                          : SideVerdict::kInitiatorReports;
+}
+
+// The same verdict when classifying the other side has a cost (a lookup per entry): a local pod
+// reports its own side and a side not on this node never reports, whatever the other side is
+// (rules 1 and 3), so `other_kind()` is called only for a node address.
+template <typename OtherKind>
+[[nodiscard]] constexpr SideVerdict verdict_for(bool self_is_initiator, EndpointKind self,
+                                                OtherKind&& other_kind) noexcept {
+  if (self == EndpointKind::kLocalPod) return SideVerdict::kReports;
+  if (self == EndpointKind::kOther) return SideVerdict::kTransit;
+  const EndpointKind other = other_kind();
+  return self_is_initiator ? verdict_for(true, self, other) : verdict_for(false, other, self);
 }
 
 }  // namespace egressd::accounting

@@ -367,7 +367,8 @@ void CtReader::publish(const ReadSummary& s, double seconds) {
   metrics_.dropped_transit.inc(s.count(Outcome::kTransit));
   metrics_.dropped_no_counters.inc(s.count(Outcome::kNoCounters));
   metrics_.merged_records.inc(s.count(Outcome::kMerged));
-  metrics_.dropped_node_to_pod.inc(s.count(Outcome::kOtherSideReports));
+  metrics_.dropped_node_to_pod.inc(s.count(Outcome::kPodReports));
+  metrics_.dropped_node_to_node.inc(s.count(Outcome::kInitiatorReports));
   metrics_.skipped_no_proto.inc(s.count(Outcome::kNoProto));
   metrics_.skipped_related.inc(s.count(Outcome::kRelated));
   metrics_.skipped_service.inc(s.count(Outcome::kService));

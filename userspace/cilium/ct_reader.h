@@ -36,8 +36,8 @@ struct CtReaderOptions {
   bool use_stats_maps = true;    // take per-direction counters from cilium_ct_stats4/6
 };
 
-inline constexpr size_t kOutcomes = 8;
-static_assert(static_cast<size_t>(Outcome::kOtherSideReports) + 1 == kOutcomes,
+inline constexpr size_t kOutcomes = 9;
+static_assert(static_cast<size_t>(Outcome::kInitiatorReports) + 1 == kOutcomes,
               "one slot per Outcome");
 
 struct ReadSummary {

@@ -43,11 +43,12 @@ Outcome orient(const CtTuple& tuple, KeyKind kind, const CtCounters& counters,
   const bool out_entry = kind == KeyKind::kOut;
   const IpAddr& self = out_entry ? tuple.originator : tuple.responder;
   const IpAddr& peer = out_entry ? tuple.responder : tuple.originator;
-  switch (accounting::verdict_for(out_entry, local.classify(tuple.originator),
-                                  local.classify(tuple.responder))) {
+  switch (accounting::verdict_for(out_entry, local.classify(self),
+                                  [&] { return local.classify(peer); })) {
     case accounting::SideVerdict::kReports: break;
     case accounting::SideVerdict::kTransit: return Outcome::kTransit;
-    case accounting::SideVerdict::kOtherSideReports: return Outcome::kOtherSideReports;
+    case accounting::SideVerdict::kPodReports: return Outcome::kPodReports;
+    case accounting::SideVerdict::kInitiatorReports: return Outcome::kInitiatorReports;
   }
   out.key.local = self;
   out.key.peer = peer;

@@ -31,6 +31,8 @@ SourceMetrics::SourceMetrics(SelfMetrics& m)
                                "egressd_transferred_*_total.")),
       dropped_node_to_pod(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
                                     {{"reason", "node_to_pod"}})),
+      dropped_node_to_node(m.counter(metric::kRecordsDropped, metric::kRecordsDroppedHelp,
+                                     {{"reason", "node_to_node"}})),
       skipped_no_proto(m.counter("egressd_cilium_entries_skipped_total", kSkippedHelp,
                                  {{"reason", "no_proto"}})),
       skipped_related(

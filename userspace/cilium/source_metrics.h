@@ -17,7 +17,8 @@ struct SourceMetrics {
   Counter& dropped_transit;      // egressd_records_dropped_total{reason="transit"}
   Counter& dropped_no_counters;  // ...{reason="no_counters"}
   Counter& merged_records;       // egressd_cilium_merged_records_total
-  Counter& dropped_node_to_pod;  // ...{reason="node_to_pod"}: Outcome::kOtherSideReports
+  Counter& dropped_node_to_pod;  // ...{reason="node_to_pod"}: Outcome::kPodReports
+  Counter& dropped_node_to_node;  // ...{reason="node_to_node"}: Outcome::kInitiatorReports
   Counter& skipped_no_proto;     // egressd_cilium_entries_skipped_total{reason="no_proto"}
   Counter& skipped_related;      // ...{reason="related"}
   Counter& skipped_service;      // ...{reason="service"}

@@ -108,7 +108,7 @@ TEST(CiliumOrient, NodeSide) {
   EXPECT_EQ(r.key.proto, 17);
   // The node to a local pod: the pod's own IN entry reports it, not the node's entry.
   EXPECT_EQ(run({{"192.168.1.10", 5000, "10.0.0.1", 8080, 6}, 0, dir(1, 70, 1, 120)}, r),
-            Outcome::kOtherSideReports);
+            Outcome::kPodReports);
   // A kubelet probe from the node to a pod: the pod's IN entry.
   ASSERT_EQ(run({{"192.168.1.10", 5000, "10.0.0.1", 8080, 6}, 1, dir(1, 120, 1, 70)}, r),
             Outcome::kRecord);
@@ -162,8 +162,11 @@ TEST(CiliumOrient, FollowsTheAccountingContract) {
       const bool reports = in_entry ? c.responder_reports : c.initiator_reports;
       if (!reports) {
         const EndpointKind self = in_entry ? c.responder : c.initiator;
-        EXPECT_EQ(o, self == EndpointKind::kOther ? Outcome::kTransit : Outcome::kOtherSideReports)
-            << (in_entry ? "IN" : "OUT");
+        const EndpointKind other = in_entry ? c.initiator : c.responder;
+        const Outcome want = self == EndpointKind::kOther       ? Outcome::kTransit
+                             : other == EndpointKind::kLocalPod ? Outcome::kPodReports
+                                                                : Outcome::kInitiatorReports;
+        EXPECT_EQ(o, want) << (in_entry ? "IN" : "OUT");
         continue;
       }
       ASSERT_EQ(o, Outcome::kRecord) << (in_entry ? "IN" : "OUT");

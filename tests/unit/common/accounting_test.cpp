@@ -29,12 +29,38 @@ TEST(AccountingContract, VerdictPerSideMatchesTheTable) {
       const SideVerdict v = verdict_for(initiator, c.initiator, c.responder);
       const bool reports = initiator ? c.initiator_reports : c.responder_reports;
       const EndpointKind self = initiator ? c.initiator : c.responder;
+      const EndpointKind other = initiator ? c.responder : c.initiator;
       if (reports) {
         EXPECT_EQ(v, SideVerdict::kReports);
       } else if (self == EndpointKind::kOther) {
         EXPECT_EQ(v, SideVerdict::kTransit);
+      } else if (other == EndpointKind::kLocalPod) {
+        EXPECT_EQ(v, SideVerdict::kPodReports);
       } else {
-        EXPECT_EQ(v, SideVerdict::kOtherSideReports);
+        EXPECT_EQ(v, SideVerdict::kInitiatorReports);
+        EXPECT_FALSE(initiator) << "only a responder leaves a connection to its initiator";
+      }
+    }
+  }
+}
+
+// The lazy form gives the same verdict for every pair of kinds, and classifies the other side
+// only for a node address.
+TEST(AccountingContract, LazyVerdictMatchesAndSkipsTheSecondLookup) {
+  constexpr EndpointKind kKinds[] = {EndpointKind::kOther, EndpointKind::kLocalPod,
+                                     EndpointKind::kLocalNode};
+  for (const EndpointKind initiator : kKinds) {
+    for (const EndpointKind responder : kKinds) {
+      for (const bool self_is_initiator : {true, false}) {
+        const EndpointKind self = self_is_initiator ? initiator : responder;
+        const EndpointKind other = self_is_initiator ? responder : initiator;
+        int lookups = 0;
+        const SideVerdict lazy = verdict_for(self_is_initiator, self, [&] {
+          ++lookups;
+          return other;
+        });
+        EXPECT_EQ(lazy, verdict_for(self_is_initiator, initiator, responder));
+        EXPECT_EQ(lookups, self == EndpointKind::kLocalNode ? 1 : 0);
       }
     }
   }
