@@ -146,7 +146,6 @@ TEST(FlowReader, NoPacketIsLostWhileProgramsRun) {
   const uint64_t n = runs.load();
   const uint64_t runs_a = (n + 1) / 2;
   const uint64_t runs_b = n / 2;
-  EXPECT_GE(n, uint64_t{kDrains}) << "the writer ran between every two drains";
   EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000001), 17})].orig_packets, runs_a * kRepeat);
   EXPECT_EQ(total.flows[(FlowId{src, v4(0x0A000001), 17})].orig_bytes,
             runs_a * kRepeat * (frame_a.size() - kEth));

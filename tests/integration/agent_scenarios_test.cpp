@@ -58,6 +58,11 @@ TEST_P(AgentTest, ShortLivedTcpAndUdpDeletedWithinOneInterval) {
   // A flow is short-lived when the agent counted no read while it ran; one that
   // happened to overlap a read is still counted by the truth and the agent, and is tried again
   // with new ports (a read every second makes two overlaps in a row rare; 20 bound a hang).
+  // The counter moves once per read — when a conntrack dump starts, when an eBPF read ends — so
+  // a read already under way when the flow started (conntrack) or still under way when it ended
+  // (eBPF) goes unseen: the check rules out all but that read's few milliseconds of a 1 s
+  // interval. Either way the totals below must be exact; the check only makes it very likely
+  // that the flows took the between-reads path this test is about.
   uint16_t next_port = 0;
   for (int i = 0; i < 3; ++i) {
     bool short_lived = false;

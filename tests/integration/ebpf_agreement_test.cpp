@@ -8,8 +8,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -178,20 +180,21 @@ TEST_F(EbpfAgainstTruth, ChurnEveryByteAccounted) {
     return links;
   });
   EXPECT_EQ(floor_links.size(), 4u);
-  // The churn runs until the agent has read its maps 4 more times (so at least 3 reads fall
-  // inside it) and every client thread has made 200 connections: a condition, not a duration.
+  // The churn runs until the agent has read its maps 4 more times after every churn completed a
+  // connection (so at least 3 reads fall inside it) and every client thread has made 200
+  // connections: a condition, not a duration.
   constexpr uint64_t kMinPerThread = 200;
   const auto reads = [&] { return metric_sum(ebpf_->metrics(), "egressd_ebpf_reads_total"); };
-  const double reads_before = reads();
   std::atomic<bool> enough{false};
   ChurnResult results[3];
   std::exception_ptr errors[3];
+  std::atomic<uint64_t> completed[3]{};
   {
     std::vector<std::jthread> churns;
     churns.emplace_back([&] {
       try {
         results[0] = churn(topo_->pod_a(), topo_->remote(), s(kPodR.ip4), s(kPodR.ip4), 9400, 2,
-                           enough, kMinPerThread, 300, 1200);
+                           enough, kMinPerThread, 300, 1200, &completed[0]);
       } catch (...) {
         errors[0] = std::current_exception();
       }
@@ -199,7 +202,7 @@ TEST_F(EbpfAgainstTruth, ChurnEveryByteAccounted) {
     churns.emplace_back([&] {
       try {
         results[1] = churn(topo_->pod_b(), topo_->internet(), s(kInternetIp4), s(kInternetIp4),
-                           9401, 2, enough, kMinPerThread, 100, 2000);
+                           9401, 2, enough, kMinPerThread, 100, 2000, &completed[1]);
       } catch (...) {
         errors[1] = std::current_exception();
       }
@@ -207,12 +210,20 @@ TEST_F(EbpfAgainstTruth, ChurnEveryByteAccounted) {
     churns.emplace_back([&] {
       try {
         results[2] = churn(topo_->pod_a(), topo_->remote(), s(kPodR.ip6), s(kPodR.ip6), 9402, 1,
-                           enough, kMinPerThread, 500, 500);
+                           enough, kMinPerThread, 500, 500, &completed[2]);
       } catch (...) {
         errors[2] = std::current_exception();
       }
     });
-    EXPECT_TRUE(poll_until([&] { return reads() >= reads_before + 4; }, 120s, 100ms))
+    const bool under_way = poll_until(
+        [&] {
+          return std::all_of(std::begin(completed), std::end(completed),
+                             [](const auto& c) { return c.load() > 0; });
+        },
+        60s, 10ms);
+    EXPECT_TRUE(under_way) << "a churn completed no connection";
+    const double reads_before = reads();
+    EXPECT_TRUE(under_way && poll_until([&] { return reads() >= reads_before + 4; }, 120s, 100ms))
         << "the agent stopped reading during the churn";
     enough = true;
   }

@@ -132,7 +132,7 @@ int raw_exchange(const std::string& from, const std::string& to_ns, const std::s
 ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
                   const std::string& server_ip, const std::string& dial_ip, uint16_t port,
                   int threads, const std::atomic<bool>& stop_clients, uint64_t min_per_thread,
-                  size_t up, size_t down) {
+                  size_t up, size_t down, std::atomic<uint64_t>* completed) {
   const int family = family_of(server_ip);
   // Non-blocking: the server threads share the listener, and both wake for one pending
   // connection; with a blocking listener the loser would sit in accept() after the last client
@@ -221,6 +221,7 @@ ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
         ++mine;
         if (sent == up && got == down) {
           ++done;
+          if (completed != nullptr) ++*completed;
         } else {
           ++failures;
         }

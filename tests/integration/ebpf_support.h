@@ -36,10 +36,12 @@ struct ChurnResult {
 // `server_ns` on server_ip:port) on `threads` client threads, until `stop` is set and each client
 // thread has completed `min_per_thread` connections: connect, send `up` bytes, half-close, read
 // `down` bytes and EOF, close. How long it runs is the caller's condition, not a time.
+// `completed`, when given, counts completed connections as they happen (for the caller to see
+// that the churn is under way).
 ChurnResult churn(const std::string& client_ns, const std::string& server_ns,
                   const std::string& server_ip, const std::string& dial_ip, uint16_t port,
                   int threads, const std::atomic<bool>& stop, uint64_t min_per_thread, size_t up,
-                  size_t down);
+                  size_t down, std::atomic<uint64_t>* completed = nullptr);
 
 // The agent binary as a bare child process (the harness's Agent class sends SIGTERM only), with
 // `prefix` (e.g. setpriv ...) before it. Waits for /healthz unless `expect_exit`.

@@ -245,17 +245,30 @@ TEST(Orientation, FollowsTheAccountingContract) {
     e.reply.src = ends.responder;
     std::array<FlowRecord, 2> out;
     const Orientation o = orient(e, eps, false, out);
-    std::vector<FlowRecord> want;
-    if (c.initiator_reports) want.push_back(make_record(e, Side::kOriginator, false));
-    if (c.responder_reports) want.push_back(make_record(e, Side::kResponder, false));
+    // Written out, not derived from the code under test: the initiator's record carries the
+    // original direction as tx, the responder's the reply direction.
+    struct Want {
+      IpAddr local, peer;
+      Counters counters;
+      Side side;
+    };
+    std::vector<Want> want;
+    if (c.initiator_reports) {
+      want.push_back({ends.initiator, ends.responder, kAsOriginator, Side::kOriginator});
+    }
+    if (c.responder_reports) {
+      want.push_back({ends.responder, ends.initiator, kAsResponder, Side::kResponder});
+    }
     ASSERT_EQ(o.count, want.size());
     EXPECT_EQ(o.reason, want.empty() ? DropReason::kTransit : DropReason::kNone);
     for (size_t i = 0; i < want.size(); ++i) {
-      EXPECT_EQ(out[i].key.local, i == 0 && c.initiator_reports ? ends.initiator : ends.responder);
-      EXPECT_EQ(out[i].key, want[i].key);
+      EXPECT_EQ(out[i].key.local, want[i].local) << out[i].key.local.to_string();
+      EXPECT_EQ(out[i].key.peer, want[i].peer) << out[i].key.peer.to_string();
+      EXPECT_EQ(out[i].key.proto, 6);
       EXPECT_EQ(out[i].counters, want[i].counters);
-      EXPECT_EQ(out[i].entry_id, want[i].entry_id);
+      EXPECT_EQ(out[i].entry_id, entry_id(e, want[i].side));
     }
+    if (o.count == 2) EXPECT_NE(out[0].entry_id, out[1].entry_id) << "one id per side";
   }
 }
 
