@@ -3,11 +3,12 @@
 // ground truth (computed by the harness, never read from the agent).
 #include "harness/prometheus.h"
 
+#include <simdjson.h>
+
 #include <cmath>
 #include <memory>
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include "agent_fixture.h"
 #include "harness/cluster.h"

@@ -33,8 +33,8 @@ enum class Outcome : uint8_t {
                 // stats maps): key.flags has kFlowMergedDirections, the total is in tx
   kNoCounters,  // dropped: all counters are 0 (accounting off when the entry was counted)
   kTransit,     // dropped: the entry's local side is not on this node
-  kPodReports,        // dropped: the node side of a node <-> pod connection, which the pod's
-                      // own entry reports
+  kPodReports,  // dropped: the node side of a node <-> pod connection, which the pod's
+                // own entry reports
   kInitiatorReports,  // dropped: the IN entry of a node <-> node connection, which the node
                       // reports once, from the initiator's OUT entry
 };

@@ -325,8 +325,9 @@ TEST(BadConfigFile, DeepNestingDoesNotCrash) {
 
 TEST(BadConfigFile, DirectoryAsConfig) {
   ScratchDir dir;
-  EXPECT_EQ(error_of({"--config", dir.path()}),
-            "invalid value \"" + dir.path() + "\" for --config (flag): not a regular file (a directory)");
+  EXPECT_EQ(
+      error_of({"--config", dir.path()}),
+      "invalid value \"" + dir.path() + "\" for --config (flag): not a regular file (a directory)");
 }
 
 TEST(BadConfigFile, BinaryGarbage) {
