@@ -21,6 +21,12 @@ std::string_view file_type(mode_t mode) {
   return "not a regular file";
 }
 
+// "inventory /x: not a regular file (a FIFO)", or the bare reason when the caller names the
+// input itself (an empty `what`).
+std::string reason(std::string_view what, std::string_view why) {
+  return what.empty() ? std::string(why) : fmt::format("{}: {}", what, why);
+}
+
 }  // namespace
 
 std::string describe_size(uint64_t bytes) {
@@ -33,17 +39,17 @@ Result<RegularFile> open_regular_file(const std::string& path, uint64_t max_byte
                                       std::string_view what) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return fail_errno(fmt::format("{}: cannot open file", what));
+  if (!fd) return fail_errno(reason(what, "cannot open file"));
   struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return fail_errno(fmt::format("{}: cannot stat file", what));
+  if (::fstat(fd.get(), &st) != 0) return fail_errno(reason(what, "cannot stat file"));
   if (!S_ISREG(st.st_mode)) {
     return fail(Errc::kInvalidArgument,
-                fmt::format("{}: not a regular file ({})", what, file_type(st.st_mode)));
+                reason(what, fmt::format("not a regular file ({})", file_type(st.st_mode))));
   }
   const auto size = static_cast<uint64_t>(st.st_size);
   if (size > max_bytes) {
-    return fail(Errc::kInvalidArgument,
-                fmt::format("{}: larger than {} ({} bytes)", what, describe_size(max_bytes), size));
+    return fail(Errc::kInvalidArgument, reason(what, fmt::format("larger than {} ({} bytes)",
+                                                                 describe_size(max_bytes), size)));
   }
   // Regular files ignore O_NONBLOCK, but a reader should not depend on that.
   if (const int flags = ::fcntl(fd.get(), F_GETFL); flags >= 0) {
@@ -62,11 +68,12 @@ Result<std::string> read_regular_file(const std::string& path, uint64_t max_byte
   while (true) {
     const ssize_t n = ::read(file->fd.get(), buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno(fmt::format("{}: cannot read file", what));
+    if (n < 0) return fail_errno(reason(what, "cannot read file"));
     if (n == 0) break;
     if (text.size() + static_cast<size_t>(n) > max_bytes) {
-      return fail(Errc::kInvalidArgument, fmt::format("{}: larger than {} (it grew while read)",
-                                                      what, describe_size(max_bytes)));
+      return fail(Errc::kInvalidArgument,
+                  reason(what, fmt::format("larger than {} (it grew while read)",
+                                           describe_size(max_bytes))));
     }
     text.append(buf, static_cast<size_t>(n));
   }

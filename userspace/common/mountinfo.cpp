@@ -1,8 +1,5 @@
 #include "egressd/common/mountinfo.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "egressd/common/file_input.h"
 
 namespace egressd {

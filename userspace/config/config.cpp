@@ -133,13 +133,9 @@ std::string invalid_value(const RawValue& raw, std::string_view problem) {
 // FIFO, a directory, a huge file) into a start-up error instead of a failure, or a hang, after the
 // sources are attached.
 Status check_readable(const std::string& path, const RawValue& raw, uint64_t max_bytes) {
-  auto file = open_regular_file(path, max_bytes, "file");
-  if (!file) {
-    // "file: not a regular file (a FIFO)" -> "... (flag): not a regular file (a FIFO)"
-    std::string why = file.error().message();
-    if (why.starts_with("file: ")) why.erase(0, 6);
-    return fail(file.error().code(), invalid_value(raw, why));
-  }
+  // "invalid value ... (flag): not a regular file (a FIFO)"
+  auto file = open_regular_file(path, max_bytes, "");
+  if (!file) return fail(file.error().code(), invalid_value(raw, file.error().message()));
   return {};
 }
 

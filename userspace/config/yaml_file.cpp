@@ -137,12 +137,8 @@ Result<std::vector<RawValue>> load_file(const std::string& path, const Origin& p
     return fmt::format("invalid value {} for --config ({}): {}", quote(path),
                        path_origin.describe(), why);
   };
-  auto text = read_regular_file(path, kMaxFileBytes, "file");
-  if (!text) {
-    std::string why = text.error().message();
-    if (why.starts_with("file: ")) why.erase(0, 6);
-    return fail(text.error().code(), bad(why));
-  }
+  auto text = read_regular_file(path, kMaxFileBytes, "");
+  if (!text) return fail(text.error().code(), bad(text.error().message()));
   return parse_file_text(*text, path);
 }
 

@@ -2,8 +2,6 @@
 
 namespace egressd::conntrack {
 
-namespace {}  // namespace
-
 SourceMetrics::SourceMetrics(SelfMetrics& m)
     : records_read(
           m.counter(metric::kRecordsRead, metric::kRecordsReadHelp, {{"source", "netfilter"}})),

@@ -10,8 +10,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <spdlog/spdlog.h>

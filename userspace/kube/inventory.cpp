@@ -1,26 +1,15 @@
 #include "kube/inventory.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include "egressd/common/file_input.h"
 #include "kube/object_json.h"
 
 namespace egressd::kube {
-namespace {
-
-// simdjson's DOM parser reserves about 14 bytes of address space per input byte (tape 8,
-// structural index 4, strings 5/3; resident memory follows the number of JSON values). A
-// standalone inventory is a small cluster's worth — 256 MiB is some 20,000 full Pod documents —
-// so a bigger file is the wrong file (docs/inventory.md).
-
-}  // namespace
-
 Result<Inventory> parse_inventory(std::string_view json) {
   if (json.empty()) return fail(Errc::kParse, "malformed JSON: empty document");
   simdjson::dom::parser parser;

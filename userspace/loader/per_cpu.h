@@ -18,14 +18,16 @@ namespace egressd::loader {
 template <typename T>
 concept CounterWords = std::is_trivially_copyable_v<T> && sizeof(T) % sizeof(uint64_t) == 0;
 
-// The counters of `per_cpu` (one value per CPU) added up.
+namespace detail {
+
+// The counters of `count` values of T stored back to back at `bytes`, added up.
 template <CounterWords T>
-[[nodiscard]] T sum_per_cpu(std::span<const T> per_cpu) noexcept {
+[[nodiscard]] T sum_counter_words(const uint8_t* bytes, size_t count) noexcept {
   constexpr size_t kWords = sizeof(T) / sizeof(uint64_t);
   std::array<uint64_t, kWords> sum{};
-  for (const T& value : per_cpu) {
+  for (size_t i = 0; i < count; ++i) {
     std::array<uint64_t, kWords> words;
-    std::memcpy(words.data(), &value, sizeof(T));
+    std::memcpy(words.data(), bytes + i * sizeof(T), sizeof(T));
     for (size_t w = 0; w < kWords; ++w) sum[w] += words[w];
   }
   T out;
@@ -33,19 +35,19 @@ template <CounterWords T>
   return out;
 }
 
+}  // namespace detail
+
+// The counters of `per_cpu` (one value per CPU) added up.
+template <CounterWords T>
+[[nodiscard]] T sum_per_cpu(std::span<const T> per_cpu) noexcept {
+  return detail::sum_counter_words<T>(reinterpret_cast<const uint8_t*>(per_cpu.data()),
+                                      per_cpu.size());
+}
+
 // The same over raw bytes (lookup_percpu()): as many whole values of T as `raw` holds.
 template <CounterWords T>
 [[nodiscard]] T sum_per_cpu(std::span<const uint8_t> raw) noexcept {
-  constexpr size_t kWords = sizeof(T) / sizeof(uint64_t);
-  std::array<uint64_t, kWords> sum{};
-  for (size_t off = 0; off + sizeof(T) <= raw.size(); off += sizeof(T)) {
-    std::array<uint64_t, kWords> words;
-    std::memcpy(words.data(), raw.data() + off, sizeof(T));
-    for (size_t w = 0; w < kWords; ++w) sum[w] += words[w];
-  }
-  T out;
-  std::memcpy(&out, sum.data(), sizeof(T));
-  return out;
+  return detail::sum_counter_words<T>(raw.data(), raw.size() / sizeof(T));
 }
 
 }  // namespace egressd::loader

@@ -14,7 +14,10 @@
 namespace egressd {
 
 // The caps of each input, checked before reading (fstat) and while reading.
-inline constexpr uint64_t kMaxConfigFileBytes = uint64_t{1} << 20;   // --config (YAML)
+inline constexpr uint64_t kMaxConfigFileBytes = uint64_t{1} << 20;  // --config (YAML)
+// simdjson's DOM parser reserves about 14 bytes of address space per input byte; a standalone
+// inventory is a small cluster's worth (256 MiB is some 20,000 full Pod documents), so a bigger
+// file is the wrong file (docs/inventory.md).
 inline constexpr uint64_t kMaxInventoryBytes = uint64_t{256} << 20;  // --inventory (JSON)
 inline constexpr uint64_t kMaxKubeconfigBytes = uint64_t{4} << 20;  // --kubeconfig, its CA/cert/key
 inline constexpr uint64_t kMaxTokenFileBytes = uint64_t{64} << 10;  // a bearer token file
@@ -25,7 +28,8 @@ struct RegularFile {
 };
 
 // Opens `path` as a regular file of at most `max_bytes`. Errors are one line naming `what`
-// ("inventory /x"), the path and the reason ("not a regular file (a FIFO)", "larger than 1 MiB").
+// ("inventory /x"), the path and the reason ("not a regular file (a FIFO)", "larger than 1 MiB");
+// with an empty `what` they are the bare reason, for a caller that names the input itself.
 [[nodiscard]] Result<RegularFile> open_regular_file(const std::string& path, uint64_t max_bytes,
                                                     std::string_view what);
 
