@@ -11,6 +11,7 @@
 #include "egressd/common/ip.h"
 #include "egressd/common/kube_names.h"
 #include "egressd/common/log.h"
+#include "egressd/common/one_line.h"
 
 namespace egressd::config::detail {
 namespace {
@@ -499,26 +500,7 @@ std::string Origin::describe() const {
 }
 
 std::string quote(std::string_view value) {
-  constexpr size_t kMaxShown = 80;
-  std::string out = "\"";
-  size_t shown = 0;
-  for (const char ch : value) {
-    if (shown++ == kMaxShown) {
-      out += "...";
-      break;
-    }
-    const auto u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += ch;
-    }
-  }
-  out += '"';
-  return out;
+  return quote_one_line(value, 80);
 }
 
 std::string RawValue::shown() const {

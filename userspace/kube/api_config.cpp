@@ -1,13 +1,13 @@
 #include "kube/api_config.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "egressd/common/file_input.h"
+#include "egressd/common/one_line.h"
+#include "kube/bearer_token.h"
 #include "kube/json_reader.h"
 
 namespace egressd::kube {
@@ -98,7 +98,14 @@ Result<ApiConfig> parse_kubeconfig_node(const YAML::Node& root, const std::strin
                                 quote(user_name), unsupported));
       }
     }
-    cfg.token = scalar(*user, "token");
+    if (const std::string token = scalar(*user, "token"); !token.empty()) {
+      auto parsed = parse_bearer_token(token);
+      if (!parsed) {
+        return std::unexpected(
+            std::move(parsed.error()).wrap(fmt::format("user {}: token", quote(user_name))));
+      }
+      cfg.token = std::move(*parsed);
+    }
     cfg.token_file = resolve(base_dir, scalar(*user, "tokenFile"));
     cfg.client_cert_file = resolve(base_dir, scalar(*user, "client-certificate"));
     cfg.client_key_file = resolve(base_dir, scalar(*user, "client-key"));
@@ -146,10 +153,11 @@ Result<ApiConfig> in_cluster_config(const std::map<std::string, std::string>& en
                                                    : fmt::format("https://{}:{}", host, port);
   cfg.token_file = fmt::format("{}/token", sa_dir);
   cfg.ca_file = fmt::format("{}/ca.crt", sa_dir);
-  for (const auto& file : {cfg.token_file, cfg.ca_file}) {
-    if (auto text = read_small_file(file, "in-cluster config"); !text) {
-      return std::unexpected(std::move(text.error()));
-    }
+  if (auto token = read_token_file(cfg.token_file); !token) {
+    return std::unexpected(std::move(token.error()).wrap("in-cluster config"));
+  }
+  if (auto ca = read_small_file(cfg.ca_file, "in-cluster config"); !ca) {
+    return std::unexpected(std::move(ca.error()));
   }
   cfg.source = "in-cluster service account";
   return cfg;
@@ -161,10 +169,12 @@ Result<ApiConfig> parse_kubeconfig(const std::string& yaml, const std::string& b
     const YAML::Node root = YAML::Load(yaml);
     return parse_kubeconfig_node(root, base_dir, context);
   } catch (const YAML::Exception& e) {
-    return fail(Errc::kInvalidArgument,
-                fmt::format("malformed YAML at line {}: {}", e.mark.line + 1, e.msg));
+    // yaml-cpp quotes the input in some messages ("unknown escape character: " and the byte).
+    return fail(Errc::kInvalidArgument, fmt::format("malformed YAML at line {}: {}",
+                                                    e.mark.line + 1, escape_one_line(e.msg, 200)));
   } catch (const std::exception& e) {
-    return fail(Errc::kInvalidArgument, fmt::format("malformed kubeconfig: {}", e.what()));
+    return fail(Errc::kInvalidArgument,
+                fmt::format("malformed kubeconfig: {}", escape_one_line(e.what(), 200)));
   }
 }
 
@@ -174,6 +184,13 @@ Result<ApiConfig> load_kubeconfig(const std::string& path, std::string_view cont
   const std::string base = std::filesystem::path(path).parent_path().string();
   auto cfg = parse_kubeconfig(*text, base, context);
   if (!cfg) return std::unexpected(std::move(cfg.error()).wrap("kubeconfig " + path));
+  // A token file that is missing or holds no token is a start-up error, not requests sent
+  // without credentials; HttpClient re-reads it as it rotates.
+  if (!cfg->token_file.empty()) {
+    if (auto token = read_token_file(cfg->token_file); !token) {
+      return std::unexpected(std::move(token.error()).wrap("kubeconfig " + path));
+    }
+  }
   cfg->source = fmt::format("kubeconfig {} ({})", path, cfg->source);
   return cfg;
 }

@@ -1,13 +1,12 @@
 #include "kube/http_client.h"
 
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
-#include "egressd/common/file_input.h"
+#include "kube/bearer_token.h"
 
 namespace egressd::kube {
 namespace {
@@ -87,6 +86,13 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(ApiConfig config) {
 }
 
 Status HttpClient::init() {
+  // parse_kubeconfig() checked a literal token already; an ApiConfig built otherwise is checked
+  // here, so no token reaches a header unchecked.
+  if (!config_.token.empty()) {
+    auto token = parse_bearer_token(config_.token);
+    if (!token) return std::unexpected(std::move(token.error()).wrap("token"));
+    token_ = std::move(*token);
+  }
   CURL* easy = curl_easy_init();
   CURLM* multi = curl_multi_init();
   easy_ = easy;
@@ -128,23 +134,25 @@ Status HttpClient::init() {
 }
 
 void HttpClient::refresh_token() {
-  if (config_.token_file.empty()) {
-    token_ = config_.token;
-    return;
-  }
+  if (config_.token_file.empty()) return;
+  // Without a token no request is sent, so the file is read again before each attempt (the
+  // reflector's backoff spaces them) until it holds one.
   const auto now = std::chrono::steady_clock::now();
-  if (token_read_ != std::chrono::steady_clock::time_point{} && now - token_read_ < kTokenRecheck) {
+  if (!token_.empty() && token_read_ != std::chrono::steady_clock::time_point{} &&
+      now - token_read_ < kTokenRecheck) {
     return;
   }
-  auto read = read_regular_file(config_.token_file, kMaxTokenFileBytes,
-                                fmt::format("token file {}", config_.token_file));
-  if (!read) return;  // keep the last token; the request will say 401 if it is wrong
-  std::string token = std::move(*read);
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) {
-    token.pop_back();
-  }
-  token_ = std::move(token);
   token_read_ = now;
+  auto token = read_token_file(config_.token_file);
+  if (!token) {
+    token_error_ = token.error().message();
+    if (!token_.empty()) {
+      spdlog::warn("kube: {} (the token read before stays in use)", token_error_);
+    }
+    return;
+  }
+  token_error_.clear();
+  token_ = std::move(*token);
 }
 
 void HttpClient::interrupt() {
@@ -160,6 +168,11 @@ Result<HttpResult> HttpClient::get(std::string_view target, const OnData& on_dat
   aborted_ = false;
   refresh_token();
   const std::string url = config_.server + std::string(target);
+  if (token_.empty() && !config_.token_file.empty()) {
+    // Never a request without the credentials the config names: the server would answer 401
+    // or, worse, serve an anonymous user, and nothing would say why.
+    return fail(Errc::kPermission, fmt::format("GET {}: no bearer token: {}", url, token_error_));
+  }
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
   std::string auth;

@@ -67,6 +67,7 @@ class HttpClient {
   void* easy_ = nullptr;   // CURL*
   void* multi_ = nullptr;  // CURLM*
   std::string token_;
+  std::string token_error_;  // why the last read of the token file failed, for the next error
   std::chrono::steady_clock::time_point token_read_{};
   std::atomic<bool> interrupted_{false};
   bool aborted_ = false;

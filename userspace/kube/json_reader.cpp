@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "egressd/common/one_line.h"
+
 namespace egressd::kube {
 namespace {
 
@@ -24,24 +26,7 @@ const char* type_name(element_type t) {
 
 // Untrusted text in a one-line message: control characters escaped, shortened.
 std::string escape(std::string_view s) {
-  constexpr size_t kMaxShown = 64;
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == kMaxShown) {
-      out += "...";
-      break;
-    }
-    const auto u = static_cast<unsigned char>(s[i]);
-    if (s[i] == '"' || s[i] == '\\') {
-      out += '\\';
-      out += s[i];
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+  return escape_one_line(s, 64);
 }
 
 // "status.podIPs[1].ip"; keys with dots or slashes (labels) in brackets: labels["a.b/c"].
@@ -57,7 +42,7 @@ std::string render(const JsonPath& at, std::string_view key) {
 }  // namespace
 
 std::string quote(std::string_view s) {
-  return "\"" + escape(s) + "\"";
+  return quote_one_line(s, 64);
 }
 
 std::optional<element> JsonReader::lookup(simdjson::dom::object parent, std::string_view key) {

@@ -297,7 +297,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "a single value"},
         FileCase{"[a]: 5s\n", "config file {}:1:1: expected a setting name as key, got a list"},
         FileCase{"read-interval: 5s\n---\nlog-level: info\n",
-                 "config file {}: expected one YAML document, found 2"},
+                 "config file {}: expected one YAML document, found more"},
         FileCase{"inventory: /nonexistent/egressd/inventory.json\n",
                  "invalid value \"/nonexistent/egressd/inventory.json\" for --inventory (file "
                  "{}:1): cannot open file: No such file or directory"},
@@ -307,13 +307,22 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(BadConfigFile, MalformedYaml) {
   ScratchDir dir;
-  for (const char* yaml : {"read-interval: [5s\n", "a: b: c\n", "{read-interval: 5s\n",
-                           "\t- x\n: y\n", "key: value\n  bad indent: 1\n"}) {
+  for (const char* yaml :
+       {"read-interval: [5s\n", "a: b: c\n", "{read-interval: 5s\n", "\t- x\n: y\n",
+        "key: value\n  bad indent: 1\n",
+        // yaml-cpp 0.7's LoadAll() looped forever on this (fuzz/config_yaml_fuzz).
+        ",read-interval ab\n",
+        // yaml-cpp's message quotes the byte it found, here a CR.
+        "a: \"\\\r\"\n"}) {
     const std::string path = dir.write("bad.yaml", yaml);
     const std::string got = error_of({"--config", path});
     EXPECT_TRUE(got.starts_with("malformed YAML in config file " + path + ":")) << got;
     EXPECT_EQ(got.find('\n'), std::string::npos) << got;
+    EXPECT_EQ(got.find('\r'), std::string::npos) << got;
   }
+  const std::string path = dir.write("cr.yaml", "a: \"\\\r\"\n");
+  EXPECT_EQ(error_of({"--config", path}),
+            "malformed YAML in config file " + path + ":1:7: unknown escape character: \\x0d");
 }
 
 TEST(BadConfigFile, DeepNestingDoesNotCrash) {

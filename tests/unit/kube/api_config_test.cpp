@@ -60,6 +60,8 @@ TEST(Kubeconfig, ClearErrors) {
   const std::pair<std::string, const char*> cases[] = {
       {"current-context: x\n", "contexts: no entry named \"x\""},
       {"{", "malformed YAML"},
+      // yaml-cpp's message quotes the byte it found (a CR): escaped, the error stays one line.
+      {"a: \"\\\r\"\n", "malformed YAML at line 1: unknown escape character: \\x0d"},
       {"- a\n- b\n", "expected a map"},
       {std::string(kKubeconfig) + "- name: execer\n  user:\n    exec: {command: aws}\n"
                                   "- name: x\n  user: {}\n",
@@ -74,6 +76,11 @@ TEST(Kubeconfig, ClearErrors) {
       {"current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
        "clusters: [{name: k, cluster: {server: 'https://h', certificate-authority-data: '!!'}}]\n",
        "invalid base64"},
+      // A literal token with a line break would add a header line of its own.
+      {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+       "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
+       "users: [{name: u, user: {token: \"abc\\r\\nX-Injected: 1\"}}]\n",
+       "user \"u\": token: a control character (0x0d) at byte 3"},
   };
   for (const auto& [text, expected] : cases) {
     const auto cfg = parse_kubeconfig(text, "/tmp");
@@ -92,6 +99,32 @@ TEST(Kubeconfig, MissingFileNamesThePath) {
   EXPECT_NE(cfg.error().message().find("/nonexistent/kubeconfig"), std::string::npos);
 }
 
+// A tokenFile that is missing or holds no token is a start-up error, not requests sent without
+// credentials.
+TEST(Kubeconfig, TokenFileIsCheckedWhenLoaded) {
+  const auto dir =
+      std::filesystem::path(::testing::TempDir()) / ("egd-kc-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto kubeconfig = (dir / "config").string();
+  std::ofstream(kubeconfig) << kKubeconfig;  // context "prod" uses tokenFile: secrets/token
+  const std::string token_file = (dir / "secrets" / "token").string();
+  auto cfg = load_kubeconfig(kubeconfig, "prod");
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().message(), "kubeconfig " + kubeconfig + ": token file " + token_file +
+                                       ": cannot open file: No such file or directory");
+  std::filesystem::create_directories(dir / "secrets");
+  std::ofstream(token_file) << "tok\r\nX-Injected: 1\n";
+  cfg = load_kubeconfig(kubeconfig, "prod");
+  ASSERT_FALSE(cfg.has_value());
+  EXPECT_EQ(cfg.error().message(), "kubeconfig " + kubeconfig + ": token file " + token_file +
+                                       ": a control character (0x0d) at byte 3");
+  std::ofstream(token_file) << "tok\n";
+  cfg = load_kubeconfig(kubeconfig, "prod");
+  ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
+  EXPECT_EQ(cfg->token_file, token_file);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(InCluster, ReadsServiceAccountAndEnvironment) {
   const auto dir =
       std::filesystem::path(::testing::TempDir()) / ("egd-sa-" + std::to_string(::getpid()));
@@ -106,6 +139,11 @@ TEST(InCluster, ReadsServiceAccountAndEnvironment) {
   EXPECT_EQ(cfg->server, "https://[fd00:96::1]:443");
   EXPECT_EQ(cfg->token_file, (dir / "token").string());
   EXPECT_EQ(cfg->ca_file, (dir / "ca.crt").string());
+  std::ofstream(dir / "token") << "tok\nX-Injected: 1";
+  const auto bad = in_cluster_config(env, dir.string());
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message(), "in-cluster config: token file " + (dir / "token").string() +
+                                       ": a control character (0x0a) at byte 3");
   std::filesystem::remove(dir / "token");
   EXPECT_FALSE(in_cluster_config(env, dir.string()).has_value());
   EXPECT_FALSE(in_cluster_config({}, dir.string()).has_value());

@@ -25,6 +25,14 @@ PodSpec pod(std::string ns, std::string name, std::string node, std::vector<std:
   return p;
 }
 
+// Replaces `path` in one step, as the kubelet's atomic writer swaps a projected token: a reader
+// sees the old content or the new, never a part.
+void replace_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  std::ofstream(tmp, std::ios::binary | std::ios::trunc) << content;
+  std::filesystem::rename(tmp, path);
+}
+
 void two_nodes(ClientRig& rig) {
   rig.node({"node-a", "zone-a", "r", {"192.168.0.1", "fd00::1"}});
   rig.node({"node-b", "zone-b", "r", {"192.168.0.2"}});
@@ -161,7 +169,7 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
   rig.start(cfg, ClientRig::fast_options("node-a"));
   ASSERT_TRUE(rig.client->wait_synced(30s));
   // The kubelet writes a new token and the old one stops being accepted.
-  std::ofstream(file) << "fake-token-2\n";
+  replace_file(file, "fake-token-2\n");
   rig.server->set_token("fake-token-2");
   rig.server->drop_connections();
   rig.pod(pod("shop", "after", "node-a", {"10.1.0.7"}));
@@ -174,6 +182,69 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
   }
   EXPECT_TRUE(saw_401);
   EXPECT_TRUE(used_new);
+  std::filesystem::remove_all(dir);
+}
+
+// A token file that is missing when the client starts: no request goes out without the
+// credentials the config names (each attempt fails as a request error), and the client syncs
+// once the file appears.
+TEST(KubeClient, NoRequestWithoutTheTokenFile) {
+  ClientRig rig;
+  two_nodes(rig);
+  const std::string dir = ::testing::TempDir() + "egd-kube-notoken-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/token";
+  kube::ApiConfig cfg = rig.config("");
+  cfg.token_file = file;
+  rig.start(cfg, ClientRig::fast_options("node-a"));
+  const auto errors = [&](const char* resource) {
+    return metric_value(rig.metrics, "egressd_kube_request_errors_total", {{"resource", resource}});
+  };
+  EXPECT_TRUE(eventually([&] { return errors("pods") >= 2 && errors("nodes") >= 2; }));
+  EXPECT_TRUE(rig.server->requests().empty()) << "a request went out without a token";
+  replace_file(file, "fake-token-1\n");
+  ASSERT_TRUE(rig.client->wait_synced(30s));
+  for (const auto& r : rig.server->requests()) EXPECT_EQ(r.token, "fake-token-1") << r.target;
+  std::filesystem::remove_all(dir);
+}
+
+// A token file rotated to something that is no token (here a line break that would add a header
+// of its own): the client keeps presenting the token it had, and recovers when a good token is
+// written.
+TEST(KubeClient, BadRotatedTokenIsNotSent) {
+  ClientRig rig;
+  two_nodes(rig);
+  const std::string dir = ::testing::TempDir() + "egd-kube-badtoken-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/token";
+  std::ofstream(file) << "fake-token-1\n";
+  kube::ApiConfig cfg = rig.config("");
+  cfg.token_file = file;
+  rig.start(cfg, ClientRig::fast_options("node-a"));
+  ASSERT_TRUE(rig.client->wait_synced(30s));
+  const size_t before = rig.server->requests().size();
+  replace_file(file, "fake-token-2\r\nX-Injected: 1\n");
+  rig.server->set_token("fake-token-2");
+  rig.server->drop_connections();
+  rig.pod(pod("shop", "after", "node-a", {"10.1.0.7"}));
+  // Two pod requests refused with 401: the first made the client read the file again before
+  // the second.
+  const auto pods_refused = [&] {
+    const auto all = rig.server->requests();
+    size_t n = 0;
+    for (size_t i = before; i < all.size(); ++i) {
+      n += all[i].status == 401 && all[i].target.starts_with("/api/v1/pods") ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return pods_refused() >= 2; }));
+  const auto during = rig.server->requests();
+  for (size_t i = before; i < during.size(); ++i) {
+    EXPECT_EQ(during[i].token, "fake-token-1") << during[i].target;
+  }
+  EXPECT_EQ(rig.pod_at("10.1.0.7"), "<none>");
+  replace_file(file, "fake-token-2\n");
+  EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.0.7") == "shop/after"; }));
   std::filesystem::remove_all(dir);
 }
 
