@@ -11,34 +11,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/scratch_dir.h"
 #include "config/config.h"
 
 namespace egressd::config::testing {
 
-class ScratchDir {
+// The config tests' scratch directories are named egressd-config-XXXXXX.
+class ScratchDir : public egressd::testing::ScratchDir {
  public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "egressd-config-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  // Writes `text` to `name` inside the directory and returns the full path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const std::string p = path_ + "/" + name;
-    std::ofstream(p) << text;
-    return p;
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  ScratchDir() : egressd::testing::ScratchDir("egressd-config") {}
 };
 
 inline Result<Invocation> run(const std::vector<std::string>& args, const Environment& env = {},

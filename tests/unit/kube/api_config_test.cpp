@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/scratch_dir.h"
+
 namespace egressd::kube {
 namespace {
 
@@ -102,9 +104,8 @@ TEST(Kubeconfig, MissingFileNamesThePath) {
 // A tokenFile that is missing or holds no token is a start-up error, not requests sent without
 // credentials.
 TEST(Kubeconfig, TokenFileIsCheckedWhenLoaded) {
-  const auto dir =
-      std::filesystem::path(::testing::TempDir()) / ("egd-kc-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const egressd::testing::ScratchDir scratch("egd-kc");
+  const std::filesystem::path dir = scratch.path();
   const auto kubeconfig = (dir / "config").string();
   std::ofstream(kubeconfig) << kKubeconfig;  // context "prod" uses tokenFile: secrets/token
   const std::string token_file = (dir / "secrets" / "token").string();
@@ -122,7 +123,6 @@ TEST(Kubeconfig, TokenFileIsCheckedWhenLoaded) {
   cfg = load_kubeconfig(kubeconfig, "prod");
   ASSERT_TRUE(cfg.has_value()) << cfg.error().message();
   EXPECT_EQ(cfg->token_file, token_file);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(InCluster, ReadsServiceAccountAndEnvironment) {

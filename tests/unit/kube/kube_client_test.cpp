@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/scratch_dir.h"
 #include "kube_test_util.h"
 
 namespace egressd::testing {
@@ -160,9 +161,8 @@ TEST(KubeClient, ExpiredResourceVersionRelists) {
 TEST(KubeClient, RotatedTokenFileIsReread) {
   ClientRig rig;
   two_nodes(rig);
-  const std::string dir = ::testing::TempDir() + "egd-kube-token-" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/token";
+  const ScratchDir dir("egd-kube-token");
+  const std::string file = dir.path() + "/token";
   std::ofstream(file) << "fake-token-1\n";
   kube::ApiConfig cfg = rig.config("");
   cfg.token_file = file;
@@ -182,7 +182,6 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
   }
   EXPECT_TRUE(saw_401);
   EXPECT_TRUE(used_new);
-  std::filesystem::remove_all(dir);
 }
 
 // A token file that is missing when the client starts: no request goes out without the
@@ -191,9 +190,8 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
 TEST(KubeClient, NoRequestWithoutTheTokenFile) {
   ClientRig rig;
   two_nodes(rig);
-  const std::string dir = ::testing::TempDir() + "egd-kube-notoken-" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/token";
+  const ScratchDir dir("egd-kube-notoken");
+  const std::string file = dir.path() + "/token";
   kube::ApiConfig cfg = rig.config("");
   cfg.token_file = file;
   rig.start(cfg, ClientRig::fast_options("node-a"));
@@ -205,7 +203,6 @@ TEST(KubeClient, NoRequestWithoutTheTokenFile) {
   replace_file(file, "fake-token-1\n");
   ASSERT_TRUE(rig.client->wait_synced(30s));
   for (const auto& r : rig.server->requests()) EXPECT_EQ(r.token, "fake-token-1") << r.target;
-  std::filesystem::remove_all(dir);
 }
 
 // A token file rotated to something that is no token (here a line break that would add a header
@@ -214,9 +211,8 @@ TEST(KubeClient, NoRequestWithoutTheTokenFile) {
 TEST(KubeClient, BadRotatedTokenIsNotSent) {
   ClientRig rig;
   two_nodes(rig);
-  const std::string dir = ::testing::TempDir() + "egd-kube-badtoken-" + std::to_string(::getpid());
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/token";
+  const ScratchDir dir("egd-kube-badtoken");
+  const std::string file = dir.path() + "/token";
   std::ofstream(file) << "fake-token-1\n";
   kube::ApiConfig cfg = rig.config("");
   cfg.token_file = file;
@@ -245,7 +241,6 @@ TEST(KubeClient, BadRotatedTokenIsNotSent) {
   EXPECT_EQ(rig.pod_at("10.1.0.7"), "<none>");
   replace_file(file, "fake-token-2\n");
   EXPECT_TRUE(eventually([&] { return rig.pod_at("10.1.0.7") == "shop/after"; }));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(KubeClient, KeepsLastIndexWhileUnreachableAndCatchesUp) {
