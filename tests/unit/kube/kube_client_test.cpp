@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <gtest/gtest.h>
 
@@ -32,6 +33,16 @@ void replace_file(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   std::ofstream(tmp, std::ios::binary | std::ios::trunc) << content;
   std::filesystem::rename(tmp, path);
+}
+
+// Starts the client with `file` as its token file, written first with `content` unless none is
+// given (the file is then missing when the client starts).
+void start_with_token_file(ClientRig& rig, const std::string& file,
+                           const std::optional<std::string>& content) {
+  if (content) replace_file(file, *content);
+  kube::ApiConfig cfg = rig.config("");
+  cfg.token_file = file;
+  rig.start(cfg, ClientRig::fast_options("node-a"));
 }
 
 void two_nodes(ClientRig& rig) {
@@ -163,10 +174,7 @@ TEST(KubeClient, RotatedTokenFileIsReread) {
   two_nodes(rig);
   const ScratchDir dir("egd-kube-token");
   const std::string file = dir.path() + "/token";
-  std::ofstream(file) << "fake-token-1\n";
-  kube::ApiConfig cfg = rig.config("");
-  cfg.token_file = file;
-  rig.start(cfg, ClientRig::fast_options("node-a"));
+  start_with_token_file(rig, file, "fake-token-1\n");
   ASSERT_TRUE(rig.client->wait_synced(30s));
   // The kubelet writes a new token and the old one stops being accepted.
   replace_file(file, "fake-token-2\n");
@@ -192,9 +200,7 @@ TEST(KubeClient, NoRequestWithoutTheTokenFile) {
   two_nodes(rig);
   const ScratchDir dir("egd-kube-notoken");
   const std::string file = dir.path() + "/token";
-  kube::ApiConfig cfg = rig.config("");
-  cfg.token_file = file;
-  rig.start(cfg, ClientRig::fast_options("node-a"));
+  start_with_token_file(rig, file, std::nullopt);
   const auto errors = [&](const char* resource) {
     return metric_value(rig.metrics, "egressd_kube_request_errors_total", {{"resource", resource}});
   };
@@ -213,10 +219,7 @@ TEST(KubeClient, BadRotatedTokenIsNotSent) {
   two_nodes(rig);
   const ScratchDir dir("egd-kube-badtoken");
   const std::string file = dir.path() + "/token";
-  std::ofstream(file) << "fake-token-1\n";
-  kube::ApiConfig cfg = rig.config("");
-  cfg.token_file = file;
-  rig.start(cfg, ClientRig::fast_options("node-a"));
+  start_with_token_file(rig, file, "fake-token-1\n");
   ASSERT_TRUE(rig.client->wait_synced(30s));
   const size_t before = rig.server->requests().size();
   replace_file(file, "fake-token-2\r\nX-Injected: 1\n");
